@@ -1,0 +1,3 @@
+//! Back ends: printing the program IR.
+
+pub mod python;
