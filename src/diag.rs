@@ -81,7 +81,8 @@ pub fn render(error: &dyn Diagnose) -> String {
                 .with_notes(notes);
             // Rendering into memory cannot fail for a span clamped to the source; fall back to
             // the bare message all the same.
-            term::emit_into_string(&config, &file, &diagnostic).unwrap_or_else(|_| error.to_string())
+            term::emit_into_string(&config, &file, &diagnostic)
+                .unwrap_or_else(|_| error.to_string())
         }
         other => {
             match other {
@@ -93,7 +94,8 @@ pub fn render(error: &dyn Diagnose) -> String {
             }
             let file = SimpleFile::new("", "");
             let diagnostic = Diagnostic::error().with_message(message).with_notes(notes);
-            term::emit_into_string(&config, &file, &diagnostic).unwrap_or_else(|_| error.to_string())
+            term::emit_into_string(&config, &file, &diagnostic)
+                .unwrap_or_else(|_| error.to_string())
         }
     }
 }

@@ -1,10 +1,13 @@
 //! nn2py: compile trained neural networks (ONNX) into readable, verified Python.
 //!
-//! See `ARCHITECTURE.md` for the bird's-eye view and the code map.
+//! See `ARCHITECTURE.md` for the bird's-eye view and the code map. The pipeline is
+//! [`driver::compile`].
 
 pub mod back;
 pub mod diag;
+pub mod driver;
 pub mod front;
 pub mod lower;
 pub mod network;
 pub mod program;
+pub mod verify;

@@ -65,15 +65,27 @@ pub fn parse_range(text: &str) -> Result<Range, DomainError> {
         if inclusive {
             return Err(fail("a real range is half-open: write lo..hi"));
         }
-        let lo: f64 = lo_text.trim().parse().map_err(|_| fail("bad lower bound"))?;
-        let hi: f64 = hi_text.trim().parse().map_err(|_| fail("bad upper bound"))?;
+        let lo: f64 = lo_text
+            .trim()
+            .parse()
+            .map_err(|_| fail("bad lower bound"))?;
+        let hi: f64 = hi_text
+            .trim()
+            .parse()
+            .map_err(|_| fail("bad upper bound"))?;
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
             return Err(fail("need finite bounds with lo < hi"));
         }
         return Ok(Range::Reals { lo, hi });
     }
-    let lo: i64 = lo_text.trim().parse().map_err(|_| fail("bad lower bound"))?;
-    let hi: i64 = hi_text.trim().parse().map_err(|_| fail("bad upper bound"))?;
+    let lo: i64 = lo_text
+        .trim()
+        .parse()
+        .map_err(|_| fail("bad lower bound"))?;
+    let hi: i64 = hi_text
+        .trim()
+        .parse()
+        .map_err(|_| fail("bad upper bound"))?;
     let hi = if inclusive {
         hi
     } else {

@@ -1,0 +1,509 @@
+//! The compiler driver: the pipeline as one readable, ordered list of stages.
+//!
+//! `compile` runs: digest -> import -> sequence rolling -> network verification -> rolling check
+//! -> faithful lowering -> program verification -> program check against the network -> Python
+//! -> (optionally) the Python file run by `python3` against the network. It stops early when only
+//! an intermediate form is wanted ([`Emit`]). It never prints, never exits, never writes files
+//! other than the scratch copy of the module that `python3` runs.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::back::python::{self as python_back, Header, PythonError};
+use crate::diag::{Diagnose, Location};
+use crate::front::onnx::{self as onnx_front, ImportError, ImportOptions, ImportedModel, Limits};
+use crate::front::sequence::{self, RollError};
+use crate::lower::faithful::{self, LowerError};
+use crate::network::verify::{self as network_verify, VerifyError as NetworkVerifyError};
+use crate::network::{Graph, Network, SequenceModel};
+use crate::program::verify::{self as program_verify, VerifyError as ProgramVerifyError};
+use crate::program::Program;
+use crate::verify::domain::{self, DomainError, Range};
+use crate::verify::python::{self as python_run, PythonRunError};
+use crate::verify::{self, Agreement, ExampleLayout, ReferenceError, VerifyOptions};
+
+/// The nn2py version written into every generated file and report.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Metadata key (in the ONNX `metadata_props`) that gives a model's input domain.
+pub const DOMAIN_METADATA_KEY: &str = "nn2py.domain";
+
+/// How far the pipeline runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emit {
+    Network,
+    Program,
+    Python,
+}
+
+/// Whether the model is a sequence model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KindChoice {
+    /// Sequence when the model has recurrent ops, or maps `[N, T, d]` to `[N, T, o]` and re-rolls.
+    Auto,
+    Pointwise,
+    Sequence,
+}
+
+/// Everything `compile` needs besides the model bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// Input domain ranges as given by the user; `None` falls back to the model's metadata.
+    pub domain: Option<Vec<Range>>,
+    /// Sequence length to bind.
+    pub length: Option<usize>,
+    pub kind: KindChoice,
+    pub limits: Limits,
+    pub verify: VerifyOptions,
+    /// The `python3` executable for running the written module; `None` skips that check.
+    pub python: Option<String>,
+    pub emit: Emit,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            domain: None,
+            length: None,
+            kind: KindChoice::Auto,
+            limits: Limits::default(),
+            verify: VerifyOptions::default(),
+            python: None,
+            emit: Emit::Python,
+        }
+    }
+}
+
+/// Why compilation stopped.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CompileError {
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error(transparent)]
+    Roll(#[from] RollError),
+    #[error(transparent)]
+    Network(#[from] NetworkVerifyError),
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("{0}")]
+    Reference(#[from] ReferenceError),
+    #[error(
+        "the rolled cell does not reproduce the whole model: {}",
+        .0.summary()
+    )]
+    RollingChanged(Box<Agreement>),
+    #[error(transparent)]
+    Lower(#[from] LowerError),
+    #[error(transparent)]
+    Program(#[from] ProgramVerifyError),
+    #[error(transparent)]
+    Python(#[from] PythonError),
+    #[error(transparent)]
+    PythonRun(#[from] PythonRunError),
+    #[error(
+        "no input domain: pass --domain (for example --domain 0..100, one range per input or per \
+         feature), or store it in the model's metadata under \"{DOMAIN_METADATA_KEY}\""
+    )]
+    NoDomain,
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot write the generated module for python3: {0}")]
+    Scratch(String),
+}
+
+impl Diagnose for CompileError {
+    fn location(&self) -> Location {
+        match self {
+            CompileError::Import(e) => e.location(),
+            CompileError::Roll(e) => e.location(),
+            CompileError::Network(_)
+            | CompileError::Domain(_)
+            | CompileError::Reference(_)
+            | CompileError::RollingChanged(_)
+            | CompileError::Lower(_)
+            | CompileError::Program(_)
+            | CompileError::Python(_)
+            | CompileError::PythonRun(_)
+            | CompileError::NoDomain
+            | CompileError::Usage(_)
+            | CompileError::Scratch(_) => Location::Unknown,
+        }
+    }
+}
+
+/// Size of the generated program.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProgramSize {
+    pub statements: usize,
+    pub expression_nodes: usize,
+    pub python_lines: usize,
+}
+
+/// The machine-readable account of one compilation (`--report`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Version of this report's layout; bumped on any incompatible change.
+    pub schema_version: u32,
+    pub nn2py_version: &'static str,
+    pub model_digest: String,
+    pub producer: String,
+    pub opset: i64,
+    /// `"pointwise"` or `"sequence"`.
+    pub kind: &'static str,
+    /// Why a rank-3 model was not treated as a sequence model, if it was considered.
+    pub kind_note: Option<String>,
+    pub length: Option<usize>,
+    /// One range per input feature (per step feature for sequence models).
+    pub domain: Option<Vec<Range>>,
+    /// The rolled cell against the whole model (sequence models).
+    pub rolling: Option<Agreement>,
+    /// The program (by nn2py's interpreter) against the network.
+    pub verification: Option<Agreement>,
+    /// The written Python (by `python3`) against the network.
+    pub python_verification: Option<Agreement>,
+    pub program: Option<ProgramSize>,
+    /// Milliseconds spent per stage, in pipeline order.
+    pub timings_ms: BTreeMap<String, f64>,
+}
+
+impl Report {
+    /// True when every check that ran found full agreement and at least one check ran.
+    pub fn verified(&self) -> bool {
+        let checks = [&self.verification, &self.python_verification];
+        checks.iter().any(|c| c.is_some())
+            && checks
+                .iter()
+                .all(|c| c.as_ref().is_none_or(|a| a.is_exact()))
+    }
+}
+
+/// The result of a compilation.
+#[derive(Debug, Clone)]
+pub struct Compilation {
+    pub network: Network,
+    pub program: Option<Program>,
+    pub python: Option<String>,
+    pub report: Report,
+}
+
+/// `sha256:<hex>` of the model bytes.
+pub fn digest(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+struct Timer {
+    timings: BTreeMap<String, f64>,
+    order: usize,
+    last: Instant,
+}
+
+impl Timer {
+    fn new() -> Self {
+        Timer {
+            timings: BTreeMap::new(),
+            order: 0,
+            last: Instant::now(),
+        }
+    }
+
+    /// Records the time since the previous lap under `stage` (prefixed to keep pipeline order).
+    fn lap(&mut self, stage: &str) {
+        let now = Instant::now();
+        self.order += 1;
+        self.timings.insert(
+            format!("{:02}_{stage}", self.order),
+            (now - self.last).as_secs_f64() * 1e3,
+        );
+        self.last = now;
+    }
+}
+
+/// Compiles an ONNX model. See the module doc for the stages.
+pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileError> {
+    let mut timer = Timer::new();
+    let model_digest = digest(bytes);
+    let import_options = ImportOptions {
+        length: options.length,
+        limits: options.limits.clone(),
+    };
+    let imported = onnx_front::import(bytes, &import_options)?;
+    timer.lap("import");
+
+    let (network, full_graph, kind_note) = build_network(bytes, &imported, options)?;
+    network_verify::verify_network(&network)?;
+    timer.lap("roll");
+
+    let domain = resolve_domain(&network, &imported, options)?;
+    let layout = ExampleLayout::of(&network, None);
+    let examples = domain
+        .as_ref()
+        .map(|ranges| verify::draw_examples(&layout.example_ranges(ranges), &options.verify));
+
+    let mut rolling = None;
+    if let (Network::Sequence(model), Some(full), Some(examples)) =
+        (&network, &full_graph, &examples)
+    {
+        let agreement = verify::check_rolling(full, model, &layout, examples, &options.verify);
+        if !agreement.is_exact() {
+            return Err(CompileError::RollingChanged(Box::new(agreement)));
+        }
+        rolling = Some(agreement);
+        timer.lap("check_rolling");
+    }
+
+    let mut report = Report {
+        schema_version: 1,
+        nn2py_version: VERSION,
+        model_digest: model_digest.clone(),
+        producer: imported.producer_name.clone(),
+        opset: imported.opset,
+        kind: match network {
+            Network::Pointwise(_) => "pointwise",
+            Network::Sequence(_) => "sequence",
+        },
+        kind_note,
+        length: match &network {
+            Network::Pointwise(_) => None,
+            Network::Sequence(model) => Some(model.length),
+        },
+        domain: domain.clone(),
+        rolling,
+        verification: None,
+        python_verification: None,
+        program: None,
+        timings_ms: BTreeMap::new(),
+    };
+    if options.emit == Emit::Network {
+        report.timings_ms = timer.timings;
+        return Ok(Compilation {
+            network,
+            program: None,
+            python: None,
+            report,
+        });
+    }
+
+    let program = faithful::lower(&network)?;
+    program_verify::verify(&program)?;
+    timer.lap("lower");
+
+    let reference = match &examples {
+        Some(examples) => Some(verify::reference_outputs(&network, &layout, examples)?),
+        None => None,
+    };
+    if let (Some(examples), Some(reference)) = (&examples, &reference) {
+        report.verification = Some(verify::check_program(
+            &program,
+            &layout,
+            examples,
+            reference,
+            &options.verify,
+        ));
+        timer.lap("verify");
+    }
+    report.program = Some(ProgramSize {
+        statements: count_statements(&program),
+        expression_nodes: count_expression_nodes(&program),
+        python_lines: 0,
+    });
+    if options.emit == Emit::Program {
+        report.timings_ms = timer.timings;
+        return Ok(Compilation {
+            network,
+            program: Some(program),
+            python: None,
+            report,
+        });
+    }
+
+    let verification = report.verification.as_ref().ok_or(CompileError::NoDomain)?;
+    let header = Header {
+        model_digest,
+        nn2py_version: VERSION.to_string(),
+        verification: format!(
+            "Checked against the network by nn2py's interpreter: {}.",
+            verification.summary()
+        ),
+    };
+    let python = python_back::write_module(&program, &header)?;
+    if let Some(size) = report.program.as_mut() {
+        size.python_lines = python.lines().count();
+    }
+    timer.lap("python");
+
+    if let (Some(python_exe), Some(examples), Some(reference)) =
+        (&options.python, &examples, &reference)
+    {
+        let scratch = ScratchModule::write(&python)?;
+        let outputs = python_run::run_module(python_exe, &scratch.path, &layout, examples)?;
+        report.python_verification = Some(verify::check_outputs(
+            examples,
+            reference,
+            &outputs,
+            &options.verify,
+        ));
+        timer.lap("verify_python");
+    }
+    report.timings_ms = timer.timings;
+    Ok(Compilation {
+        network,
+        program: Some(program),
+        python: Some(python),
+        report,
+    })
+}
+
+/// Imports the model as a network: pointwise, or a sequence model rolled into a cell (with the
+/// whole graph kept for the rolling check).
+fn build_network(
+    bytes: &[u8],
+    imported: &ImportedModel,
+    options: &Options,
+) -> Result<(Network, Option<Graph>, Option<String>), CompileError> {
+    let graph = &imported.graph;
+    let has_recurrent_op = graph_has_recurrent_op(graph);
+    let sequence_shaped = sequence_dims(graph).is_some();
+    match options.kind {
+        KindChoice::Pointwise => {
+            if has_recurrent_op {
+                return Err(CompileError::Usage(
+                    "--kind pointwise: the model contains a recurrent op".to_string(),
+                ));
+            }
+            return Ok((Network::Pointwise(graph.clone()), None, None));
+        }
+        KindChoice::Auto if !has_recurrent_op && !sequence_shaped => {
+            return Ok((Network::Pointwise(graph.clone()), None, None));
+        }
+        KindChoice::Auto | KindChoice::Sequence => {}
+    }
+    let Some((length, input_dim, output_dim)) = sequence_dims(graph) else {
+        return Err(CompileError::Usage(
+            "a sequence model maps one input x [N, T, d] to one output y [N, T, o]".to_string(),
+        ));
+    };
+    let cell = if has_recurrent_op {
+        let step_options = ImportOptions {
+            length: Some(1),
+            limits: options.limits.clone(),
+        };
+        let step = onnx_front::import(bytes, &step_options)?;
+        sequence::roll_recurrent(&step.graph)?
+    } else {
+        match sequence::reroll_unrolled(graph) {
+            Ok(cell) => cell,
+            Err(e) if options.kind == KindChoice::Auto => {
+                let note = format!("treated as pointwise: not re-rolled into a cell: {e}");
+                return Ok((Network::Pointwise(graph.clone()), None, Some(note)));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let input = graph.value(graph.inputs[0]);
+    let output = graph.value(graph.outputs[0]);
+    let model = SequenceModel {
+        cell,
+        length,
+        input_dim,
+        output_dim,
+        input_dtype: input.ty.dtype,
+        output_dtype: output.ty.dtype,
+    };
+    Ok((Network::Sequence(model), Some(graph.clone()), None))
+}
+
+/// `(T, d, o)` when the graph maps one `[1, T, d]` input to one `[1, T, o]` output, `T >= 2`.
+fn sequence_dims(graph: &Graph) -> Option<(usize, usize, usize)> {
+    if graph.inputs.len() != 1 || graph.outputs.len() != 1 {
+        return None;
+    }
+    let x = &graph.value(graph.inputs[0]).ty.shape;
+    let y = &graph.value(graph.outputs[0]).ty.shape;
+    match (x.as_slice(), y.as_slice()) {
+        ([1, t, d], [1, t2, o]) if t == t2 && *t >= 1 => Some((*t, *d, *o)),
+        _ => None,
+    }
+}
+
+fn graph_has_recurrent_op(graph: &Graph) -> bool {
+    graph.nodes.iter().any(|n| n.op.is_recurrent())
+}
+
+/// The per-feature domain: from the options, else from the model's metadata; `None` when neither
+/// gives one.
+fn resolve_domain(
+    network: &Network,
+    imported: &ImportedModel,
+    options: &Options,
+) -> Result<Option<Vec<Range>>, CompileError> {
+    let ranges = match (&options.domain, imported.metadata.get(DOMAIN_METADATA_KEY)) {
+        (Some(ranges), _) => ranges.clone(),
+        (None, Some(text)) => domain::parse_ranges(text)?,
+        (None, None) => return Ok(None),
+    };
+    let layout = ExampleLayout::of(network, None);
+    Ok(Some(domain::per_feature(
+        &ranges,
+        &layout.feature_counts(),
+    )?))
+}
+
+/// A generated module written to a scratch file for `python3`, removed when dropped.
+struct ScratchModule {
+    path: std::path::PathBuf,
+}
+
+impl ScratchModule {
+    fn write(source: &str) -> Result<Self, CompileError> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "nn2py_check_{}_{}.py",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&path, source).map_err(|e| CompileError::Scratch(e.to_string()))?;
+        Ok(ScratchModule { path })
+    }
+}
+
+impl Drop for ScratchModule {
+    fn drop(&mut self) {
+        // Best effort: a leftover scratch file in the temp dir is harmless.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn count_statements(program: &Program) -> usize {
+    program.init.len() + program.body.len()
+}
+
+fn count_expression_nodes(program: &Program) -> usize {
+    use crate::program::{Expr, Stmt};
+    fn count(e: &Expr) -> usize {
+        match e {
+            Expr::Lit(_) | Expr::Var(_) => 1,
+            Expr::Unary(_, a) => 1 + count(a),
+            Expr::Binary(_, a, b) => 1 + count(a) + count(b),
+            Expr::Call(_, args) => 1 + args.iter().map(count).sum::<usize>(),
+            Expr::Select {
+                cond,
+                then,
+                otherwise,
+            } => 1 + count(cond) + count(then) + count(otherwise),
+            Expr::Lookup { index, .. } => 1 + count(index),
+        }
+    }
+    let stmts = program.init.iter().chain(&program.body);
+    let in_stmts: usize = stmts
+        .map(|s| match s {
+            Stmt::Assign { values, .. } => values.iter().map(count).sum::<usize>(),
+        })
+        .sum();
+    in_stmts + program.outputs.iter().map(count).sum::<usize>()
+}

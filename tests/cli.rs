@@ -1,0 +1,240 @@
+//! The command line as a process: exit codes, output files, `--check`, `--emit`, `--report`, and
+//! bad input (never a panic, never a partial output file).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use prost::Message;
+use tract_onnx::pb;
+
+const UNROLLED: &str = "tests/fixtures/pytorch/pt_sum_last2_unrolled.onnx";
+const GRU: &str = "tests/fixtures/pytorch/pt_parity_gru.onnx";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn nn2py(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nn2py"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Files in `dir` (to check that nothing, not even a temporary file, was left behind).
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn converts_to_a_file_and_check_detects_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_py = dir.path().join("out.py");
+    let out_str = out_py.to_str().unwrap();
+    let report = dir.path().join("report.json");
+    let run = nn2py(&[
+        UNROLLED,
+        "-o",
+        out_str,
+        "--domain",
+        "0..100",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let program = std::fs::read_to_string(&out_py).unwrap();
+    assert!(program.starts_with("\"\"\""), "docstring first");
+    assert!(program.contains("def predict(seq):"), "{program}");
+    assert!(program.contains("sha256:"), "header names the model digest");
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["kind"], "sequence");
+    let verification = &report["verification"];
+    assert!(verification["checked"].as_u64().unwrap() > 0);
+    assert_eq!(verification["agreeing"], verification["checked"]);
+
+    let check = nn2py(&[UNROLLED, "-o", out_str, "--domain", "0..100", "--check"]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    std::fs::write(&out_py, format!("{program}# edited\n")).unwrap();
+    let check = nn2py(&[UNROLLED, "-o", out_str, "--domain", "0..100", "--check"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(stderr(&check).contains("would change"));
+    assert!(
+        std::fs::read_to_string(&out_py)
+            .unwrap()
+            .ends_with("# edited\n"),
+        "--check never writes"
+    );
+    assert_eq!(listing(dir.path()), vec!["out.py", "report.json"]);
+}
+
+#[test]
+fn writes_to_stdout_and_emits_each_stage() {
+    let python = nn2py(&[GRU, "-o", "-", "--domain", "0..2", "--verify-python"]);
+    assert_eq!(python.status.code(), Some(0), "{}", stderr(&python));
+    assert!(stdout(&python).contains("def predict(seq):"));
+
+    let network = nn2py(&[GRU, "--emit", "network"]);
+    assert_eq!(network.status.code(), Some(0), "{}", stderr(&network));
+    let text = stdout(&network);
+    assert!(text.contains("Sigmoid") && text.contains("Tanh"), "{text}");
+
+    let program = nn2py(&[GRU, "--emit", "program", "--domain", "0..2"]);
+    assert_eq!(program.status.code(), Some(0), "{}", stderr(&program));
+    assert!(!stdout(&program).is_empty());
+}
+
+#[test]
+fn negative_domain_bounds_are_plain_arguments() {
+    let run = nn2py(&[UNROLLED, "--domain", "-10..=10"]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+}
+
+#[test]
+fn bad_input_exits_2_with_a_message_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_py = dir.path().join("out.py");
+    let out_str = out_py.to_str().unwrap();
+    let good = std::fs::read(root().join(UNROLLED)).unwrap();
+
+    let random: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("random", random),
+    ];
+    for (label, bytes) in cases {
+        let model = dir.path().join(format!("{label}.onnx"));
+        std::fs::write(&model, bytes).unwrap();
+        let run = nn2py(&[model.to_str().unwrap(), "-o", out_str, "--domain", "0..100"]);
+        assert_eq!(run.status.code(), Some(2), "{label}: {}", stderr(&run));
+        assert!(stderr(&run).contains("error"), "{label}: {}", stderr(&run));
+        assert!(!stderr(&run).contains("panicked"), "{label}");
+        assert!(!out_py.exists(), "{label}: no output file");
+        std::fs::remove_file(&model).unwrap();
+    }
+
+    let missing = nn2py(&["no/such/model.onnx", "-o", out_str]);
+    assert_eq!(missing.status.code(), Some(2));
+    let bad_domain = nn2py(&[UNROLLED, "-o", out_str, "--domain", "5..1"]);
+    assert_eq!(bad_domain.status.code(), Some(2));
+    assert!(stderr(&bad_domain).contains("invalid domain"));
+    let no_domain = nn2py(&[UNROLLED, "-o", out_str]);
+    assert_eq!(no_domain.status.code(), Some(2));
+    assert!(
+        stderr(&no_domain).contains("--domain"),
+        "{}",
+        stderr(&no_domain)
+    );
+    let too_many = nn2py(&[UNROLLED, "-o", out_str, "--domain", "0..1,0..2,0..3"]);
+    assert_eq!(too_many.status.code(), Some(2));
+    let usage = nn2py(&["--no-such-flag"]);
+    assert_eq!(usage.status.code(), Some(2));
+    let too_big = nn2py(&[UNROLLED, "-o", out_str, "--max-model-bytes", "100"]);
+    assert_eq!(too_big.status.code(), Some(2));
+    assert!(stderr(&too_big).contains("--max-model-bytes"));
+    assert!(listing(dir.path()).is_empty(), "{:?}", listing(dir.path()));
+}
+
+#[test]
+fn unsupported_op_is_named_with_its_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model =
+        pb::ModelProto::decode(&*std::fs::read(root().join(UNROLLED)).unwrap()).unwrap();
+    let graph = model.graph.as_mut().unwrap();
+    let node = graph.node.iter_mut().find(|n| n.op_type == "Gemm").unwrap();
+    node.op_type = "FancyAttention".to_string();
+    node.name = "layer\"7\"".to_string();
+    let path = dir.path().join("unsupported.onnx");
+    std::fs::write(&path, model.encode_to_vec()).unwrap();
+    let run = nn2py(&[path.to_str().unwrap(), "--domain", "0..100"]);
+    assert_eq!(run.status.code(), Some(2));
+    let err = stderr(&run);
+    assert!(err.contains("FancyAttention"), "{err}");
+    assert!(err.contains(r#"layer\"7\""#), "node named, escaped: {err}");
+}
+
+#[test]
+fn hostile_names_never_reach_the_python_unescaped() {
+    let hostile = [
+        "x\"\"\"; import os; os.system('echo pwned') #",
+        "line\nbreak",
+        "back\\slash",
+        "class",
+        "print",
+        "ünïcödé",
+        "",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut model =
+        pb::ModelProto::decode(&*std::fs::read(root().join(UNROLLED)).unwrap()).unwrap();
+    let graph = model.graph.as_mut().unwrap();
+    let mut renames = std::collections::BTreeMap::new();
+    for (i, init) in graph.initializer.iter().enumerate() {
+        renames.insert(
+            init.name.clone(),
+            format!("{}{i}", hostile[i % hostile.len()]),
+        );
+    }
+    for (i, node) in graph.node.iter().enumerate() {
+        for out in &node.output {
+            if out != "y" {
+                renames.insert(out.clone(), format!("{}#{i}", hostile[i % hostile.len()]));
+            }
+        }
+    }
+    let rename = |s: &mut String| {
+        if let Some(new) = renames.get(s.as_str()) {
+            *s = new.clone();
+        }
+    };
+    for init in &mut graph.initializer {
+        rename(&mut init.name);
+    }
+    for (i, node) in graph.node.iter_mut().enumerate() {
+        node.name = format!("{}~{i}", hostile[i % hostile.len()]);
+        node.input.iter_mut().for_each(rename);
+        node.output.iter_mut().for_each(rename);
+    }
+    model.doc_string = "\"\"\" import os".to_string();
+    let path = dir.path().join("hostile.onnx");
+    std::fs::write(&path, model.encode_to_vec()).unwrap();
+    let out_py = dir.path().join("out.py");
+    let run = nn2py(&[
+        path.to_str().unwrap(),
+        "-o",
+        out_py.to_str().unwrap(),
+        "--domain",
+        "0..100",
+        "--verify-python",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let program = std::fs::read_to_string(&out_py).unwrap();
+    assert!(!program.contains("import os"), "{program}");
+    assert!(!program.contains("pwned"), "{program}");
+    assert!(program.is_ascii(), "identifiers are sanitised to ASCII");
+    let compiled = Command::new("python3")
+        .args(["-c", "import ast,sys; ast.parse(open(sys.argv[1]).read())"])
+        .arg(&out_py)
+        .output()
+        .unwrap();
+    assert!(compiled.status.success(), "{}", stderr(&compiled));
+}
