@@ -10,4 +10,5 @@ pub mod front;
 pub mod lower;
 pub mod network;
 pub mod program;
+pub mod tasks;
 pub mod verify;
