@@ -162,7 +162,12 @@ fn main() {
             .unwrap_or(0);
         println!(
             "{:<28} {:>12.0} {:>12.0} {:>12.0} {:>16} {:>9.2}x",
-            fx.name, baseline, import, whole, checked, import / baseline
+            fx.name,
+            baseline,
+            import,
+            whole,
+            checked,
+            import / baseline
         );
     }
     println!("ratio = nn2py import / tract load+optimise (lower is better); compile includes verification");

@@ -10,5 +10,6 @@ pub mod front;
 pub mod lower;
 pub mod network;
 pub mod program;
+pub mod rng;
 pub mod tasks;
 pub mod verify;

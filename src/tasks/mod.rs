@@ -22,14 +22,14 @@ mod arithmetic;
 mod bits;
 mod counting;
 mod physics;
-mod rng;
+
 mod table;
 
 use std::sync::OnceLock;
 
 use crate::diag::{Diagnose, Location};
 
-pub use rng::SplitMix64;
+pub use crate::rng::SplitMix64;
 
 /// Which definition a task follows; the parameter distinguishes the members of a family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -94,6 +94,11 @@ pub fn parse_range(text: &str) -> Result<Range, DomainError> {
     if lo > hi {
         return Err(fail("the range is empty"));
     }
+    // Examples hold feature values as f64: keep every integer exactly representable.
+    const EXACT: i64 = 1 << 53;
+    if lo < -EXACT || hi > EXACT {
+        return Err(fail("integer bounds must lie within +-2^53"));
+    }
     Ok(Range::Integers { lo, hi })
 }
 
@@ -163,7 +168,11 @@ mod tests {
         assert!(parse_range("abc").is_err());
         assert!(parse_range("1..x").is_err());
         assert!(parse_range("0.0..=1.0").is_err());
-        assert!(parse_range(&format!("{}..0", i64::MIN)).is_err());
+        assert!(parse_range(&format!("0..{}", i64::MIN)).is_err());
+        assert!(
+            parse_range("0..=9007199254740993").is_err(),
+            "beyond exact f64"
+        );
     }
 
     #[test]

@@ -8,7 +8,6 @@
 
 pub mod domain;
 pub mod python;
-pub mod rng;
 
 use ndarray::{ArrayD, IxDyn};
 use serde::Serialize;
@@ -17,8 +16,8 @@ use crate::network::interp::{self as network_interp, InterpError};
 use crate::network::{DType, Graph, Network, SequenceModel, Tensor};
 use crate::program::interp::{self as program_interp, Scalar};
 use crate::program::Program;
+use crate::rng::SplitMix64;
 use domain::Range;
-use rng::Rng;
 
 /// How inputs are drawn and outputs compared.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,7 +85,7 @@ pub fn draw_examples(features: &[Range], options: &VerifyOptions) -> Examples {
             exhaustive: true,
         };
     }
-    let mut rng = Rng::new(options.seed);
+    let mut rng = SplitMix64::new(options.seed);
     let examples = (0..options.samples)
         .map(|_| {
             features

@@ -1,7 +1,7 @@
-//! The seeded generator behind every MIPS-62 data set.
+//! The crate's one seeded random number generator: MIPS-62 data sets and verification samples.
 //!
-//! Kept inside `tasks` (rather than shared) so that the data sets depend on nothing outside this
-//! module: the same seed gives the same sequences on every machine, in every build, forever.
+//! Its output is pinned by tests against the published SplitMix64 sequence, so the same seed gives
+//! the same data on every machine, in every build.
 
 /// SplitMix64 (Steele, Lea and Flood, 2014): 64 bits of state, a fixed increment and a mixing
 /// function. Statistically sound for sampling data; not for cryptography.
@@ -42,6 +42,12 @@ impl SplitMix64 {
                 return lo.wrapping_add((draw % span) as i64);
             }
         }
+    }
+
+    /// A uniform real in `[lo, hi)` (53 random bits of mantissa).
+    pub fn real_in(&mut self, lo: f64, hi: f64) -> f64 {
+        let unit = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        lo + (hi - lo) * unit
     }
 }
 
