@@ -276,6 +276,7 @@ pub fn clamp_slice(dim: usize, start: i64, end: i64, step: i64) -> Option<(i64, 
     let (start, end) = (absolute(start), absolute(end));
     match step {
         0 => None,
+        _ if dim == 0 => Some((0, 0)),
         s if s > 0 => Some((start.clamp(0, dim), end.clamp(0, dim))),
         _ => Some((start.clamp(0, dim - 1), end.clamp(-1, dim - 1))),
     }
