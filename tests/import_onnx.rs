@@ -987,7 +987,8 @@ fn random_bytes_never_panic() {
                     state as u8
                 })
                 .collect();
-            assert!(imp(&bytes).is_err());
+            let e = err(&bytes);
+            assert!(e.message.starts_with("malformed ONNX"), "{}", e.message);
         }
     }
 }
@@ -1243,6 +1244,59 @@ fn redefinition_and_cycles_are_refused() {
     );
     let e = err(&model(g));
     assert!(e.message.contains("cycle"), "{}", e.message);
+}
+
+#[test]
+fn graph_inputs_with_initialisers_are_constants_and_raw_data_is_read() {
+    let raw = TensorProto {
+        name: "b".into(),
+        dims: vec![2],
+        data_type: DataType::Int32 as i32,
+        raw_data: [(-3i32).to_le_bytes(), 70000i32.to_le_bytes()].concat(),
+        ..Default::default()
+    };
+    let g = graph(
+        vec![
+            node(
+                "Cast",
+                &["x"],
+                &["xi"],
+                vec![a_int("to", DataType::Int64 as i64)],
+            ),
+            node("Add", &["xi", "b"], &["y"], vec![]),
+        ],
+        vec![fvi("x", &["N", "2"]), vi("b", DataType::Int32, &["2"])],
+        vec![vi("y", DataType::Int64, &["N", "2"])],
+        vec![raw],
+    );
+    let m = ok(&model(g));
+    assert_eq!(m.graph.inputs.len(), 1);
+    assert_eq!(m.inputs.len(), 1);
+    let b = m.graph.nodes[1].inputs[1].unwrap();
+    assert_eq!(
+        m.graph.constant(b),
+        Some(&Tensor::I64(
+            ArrayD::from_shape_vec(IxDyn(&[2]), vec![-3, 70000]).unwrap()
+        ))
+    );
+}
+
+#[test]
+fn node_limit_counts_nested_graphs() {
+    let bytes = model(scan_graph("bias"));
+    let limits = Limits {
+        max_nodes: 3,
+        ..Limits::default()
+    };
+    let e = import(
+        &bytes,
+        &ImportOptions {
+            length: None,
+            limits,
+        },
+    )
+    .unwrap_err();
+    assert!(e.message.contains("the model has 4 nodes"), "{}", e.message);
 }
 
 #[test]

@@ -264,7 +264,7 @@ pub fn slice_len(dim: usize, start: i64, end: i64, step: i64) -> Option<usize> {
         return Some(0);
     }
     let step = step.unsigned_abs();
-    Some(((span.unsigned_abs() + step - 1) / step) as usize)
+    Some(span.unsigned_abs().div_ceil(step) as usize)
 }
 
 /// The bounds of an ONNX `Slice` on an axis of size `dim`, made absolute and clamped as the

@@ -207,7 +207,7 @@ fn exact(
     width: usize,
     fail: &impl Fn(String) -> ImportError,
 ) -> Result<(), ImportError> {
-    if len % width == 0 {
+    if len.is_multiple_of(width) {
         Ok(())
     } else {
         Err(fail(format!(

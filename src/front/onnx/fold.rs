@@ -203,7 +203,7 @@ fn range(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Tensor,
     let limits = &b.cx.limits;
     let count = |n: f64| -> Result<usize, ImportError> {
         let n = n.ceil().max(0.0);
-        if !(n <= limits.max_tensor_elements as f64) {
+        if n.is_nan() || n > limits.max_tensor_elements as f64 {
             return Err(cx.error(format!(
                 "Range gives {n} elements, more than the limit of {}",
                 limits.max_tensor_elements

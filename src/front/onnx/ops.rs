@@ -264,7 +264,7 @@ fn reshape(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Conve
     }
     if let Some(i) = inferred {
         let known: usize = shape.iter().product();
-        if known == 0 || input.len() % known != 0 {
+        if known == 0 || !input.len().is_multiple_of(known) {
             return Err(cx.error(format!(
                 "Reshape cannot infer the -1 in {requested:?} for an input of shape {:?}",
                 input.shape

@@ -35,8 +35,8 @@ pub(super) fn convert(
         })?;
     let n_states = inputs.len() - m;
     let mut types = Vec::with_capacity(inputs.len());
-    for i in 0..inputs.len() {
-        let id = inputs[i].ok_or_else(|| cx.error(format!("input {i} of Scan is absent")))?;
+    for (i, id) in inputs.iter().enumerate() {
+        let id = id.ok_or_else(|| cx.error(format!("input {i} of Scan is absent")))?;
         types.push(b.ty(id).clone());
     }
 
