@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use ndarray::{ArrayD, IxDyn};
 use nn2py::diag::{Location, NodeRef};
 use nn2py::front::onnx::{import, Dim, ImportError, ImportOptions, ImportedModel, Limits};
+use nn2py::network::interp::run_graph;
 use nn2py::network::{
     Activation, DType, Direction, Graph, Op, RecurrentAttrs, Tensor, TensorType, ValueDef,
 };
@@ -934,6 +935,124 @@ fn pytorch_unrolled_export_imports_after_folding() {
     );
     assert_eq!(ops.iter().filter(|&&op| op == "Gemm").count(), 20);
     assert_eq!(out_ty(&m, 0), f32t(&[1, 10, 1]));
+}
+
+/// The fixture's output on `x` (shape `[1, 10, 1]`) computed by onnxruntime.
+fn onnxruntime_output(name: &str, x: &[f32]) -> Vec<f32> {
+    let path = format!(
+        "{}/tests/fixtures/pytorch/{name}.onnx",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let xs: Vec<String> = x.iter().map(f32::to_string).collect();
+    let script = format!(
+        "import numpy as np, onnxruntime as ort\n\
+         s = ort.InferenceSession({path:?}, providers=['CPUExecutionProvider'])\n\
+         x = np.array([{}], dtype=np.float32).reshape(1, 10, 1)\n\
+         print(' '.join(repr(float(v)) for v in s.run(None, {{'x': x}})[0].ravel()))\n",
+        xs.join(", ")
+    );
+    python_floats(&script)
+}
+
+/// Runs a Python script and parses the floats it prints.
+fn python_floats(script: &str) -> Vec<f32> {
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|v| v.parse().expect("a float"))
+        .collect()
+}
+
+#[test]
+fn imported_pytorch_graphs_match_onnxruntime() {
+    let x: Vec<f32> = vec![3., 1., 4., 1., 5., 9., 2., 6., 5., 3.];
+    for name in ["pt_sum_last2_unrolled", "pt_parity_gru"] {
+        let m = ok(&fixture(name));
+        let input = Tensor::F32(ArrayD::from_shape_vec(IxDyn(&[1, 10, 1]), x.clone()).unwrap());
+        let ours = run_graph(&m.graph, &[input]).expect("the imported graph runs");
+        let Tensor::F32(y) = &ours[0] else {
+            panic!("{name}: float output expected")
+        };
+        let want = onnxruntime_output(name, &x);
+        assert_eq!(y.len(), want.len(), "{name}");
+        for (a, b) in y.iter().zip(&want) {
+            assert!(
+                (a - b).abs() <= 1e-4 * b.abs().max(1.0),
+                "{name}: {a} vs {b}"
+            );
+        }
+    }
+}
+
+#[test]
+fn shape_ops_model_matches_onnxruntime() {
+    let g = graph(
+        vec![
+            node("Slice", &["x", "st", "en", "ax", "sp"], &["s"], vec![]),
+            node("Gather", &["x", "gi"], &["g"], vec![a_int("axis", -1)]),
+            node("Concat", &["s", "g"], &["c"], vec![a_int("axis", 1)]),
+            node("Unsqueeze", &["c", "ua"], &["u"], vec![]),
+            node(
+                "Transpose",
+                &["u"],
+                &["t"],
+                vec![a_ints("perm", &[0, 2, 1])],
+            ),
+            node("Flatten", &["t"], &["f"], vec![]),
+            node("Softmax", &["f"], &["sm"], vec![]),
+            node(
+                "Gemm",
+                &["sm", "w", "b"],
+                &["y"],
+                vec![a_int("transB", 1), a_float("beta", 0.5)],
+            ),
+        ],
+        vec![fvi("x", &["1", "6"])],
+        vec![fvi("y", &["1", "2"])],
+        vec![
+            i64_tensor("st", &[1], &[-1]),
+            i64_tensor("en", &[1], &[i64::MIN]),
+            i64_tensor("ax", &[1], &[1]),
+            i64_tensor("sp", &[1], &[-2]),
+            i64_tensor("gi", &[2], &[-1, 0]),
+            i64_tensor("ua", &[1], &[2]),
+            f32_tensor("w", &[2, 5], &[0.5, -1., 2., 0.25, 1., 1., 1., -3., 0., 2.]),
+            f32_tensor("b", &[2], &[1., -1.]),
+        ],
+    );
+    let bytes = model(g);
+    let m = ok(&bytes);
+    let x = vec![0.5f32, -1.0, 2.0, 0.25, 3.0, -0.75];
+    let input = Tensor::F32(ArrayD::from_shape_vec(IxDyn(&[1, 6]), x.clone()).unwrap());
+    let Tensor::F32(ours) = &run_graph(&m.graph, &[input]).unwrap()[0] else {
+        panic!("float output expected")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.onnx");
+    std::fs::write(&path, &bytes).unwrap();
+    let xs: Vec<String> = x.iter().map(f32::to_string).collect();
+    let script = format!(
+        "import numpy as np, onnxruntime as ort\n\
+         s = ort.InferenceSession({:?}, providers=['CPUExecutionProvider'])\n\
+         x = np.array([[{}]], dtype=np.float32)\n\
+         print(' '.join(repr(float(v)) for v in s.run(None, {{'x': x}})[0].ravel()))\n",
+        path.to_string_lossy(),
+        xs.join(", ")
+    );
+    let want = python_floats(&script);
+    assert_eq!(ours.len(), 2);
+    assert_eq!(want.len(), 2);
+    for (a, b) in ours.iter().zip(&want) {
+        assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{a} vs {b}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -125,13 +125,8 @@ pub fn infer_types(
         Op::Reshape { shape } => {
             arity(inputs, 1, 1, n_outputs, 1)?;
             let x = operand(inputs, 0, "data")?;
-            if checked_len(shape) != Some(x.len()) {
-                return Err(format!(
-                    "cannot reshape {:?} ({} elements) to {:?}",
-                    x.shape,
-                    x.len(),
-                    shape
-                ));
+            if checked_len(shape).is_none() || checked_len(shape) != checked_len(&x.shape) {
+                return Err(format!("cannot reshape {:?} to {shape:?}", x.shape));
             }
             Ok(vec![ty(x.dtype, shape.clone())])
         }

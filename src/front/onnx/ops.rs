@@ -263,13 +263,13 @@ fn reshape(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Conve
         });
     }
     if let Some(i) = inferred {
-        let known: usize = shape.iter().product();
-        if known == 0 || !input.len().is_multiple_of(known) {
+        let known = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        let Some(known) = known.filter(|&k| k != 0 && input.len().is_multiple_of(k)) else {
             return Err(cx.error(format!(
                 "Reshape cannot infer the -1 in {requested:?} for an input of shape {:?}",
                 input.shape
             )));
-        }
+        };
         shape[i] = input.len() / known;
     }
     data_only(cx, inputs, Op::Reshape { shape })
