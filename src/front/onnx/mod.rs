@@ -1,11 +1,35 @@
 //! ONNX import: protobuf bytes to a whole-model network IR graph with static shapes.
 //!
 //! Invariant: this is the only module that names protobuf types.
+//!
+//! # Code map
+//! - `decode`: tensors and declared types, with size limits checked before allocation.
+//! - `attrs`: typed attribute getters whose errors name the node.
+//! - `build`: the graph builder (scoping, node order, typing, folding) and dead-node pruning.
+//! - `fold`: import-only ops (`Constant`, `Shape`, `ConstantOfShape`, ...) evaluated away.
+//! - `ops`, `recurrent`, `scan`: ONNX nodes to network IR ops, by op family.
+//!
+//! # Binding
+//! Axis 0 of every graph input is the batch axis and is bound to 1. Axis 1 of a rank-3 input is
+//! the time axis, bound to [`ImportOptions::length`] when given, else to its declared value.
+//! Every other dimension must be fixed. Shapes are then static, so shape arithmetic folds away.
+
+mod attrs;
+mod build;
+mod decode;
+mod fold;
+mod ops;
+mod recurrent;
+mod scan;
 
 use std::collections::BTreeMap;
 
+use prost::Message;
+use tract_onnx::pb::{GraphProto, ModelProto, ValueInfoProto};
+
 use crate::diag::{Diagnose, Location};
-use crate::network::Graph;
+use crate::network::{Graph, TensorType, ValueDef};
+use build::{prune, Builder, ImportCx};
 
 /// Caps that keep hostile input from exhausting memory.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +103,220 @@ impl Diagnose for ImportError {
 }
 
 /// Decodes and imports an ONNX model.
-pub fn import(_bytes: &[u8], _options: &ImportOptions) -> Result<ImportedModel, ImportError> {
-    unimplemented!("ONNX import: stub")
+///
+/// Binds the batch axis of every input to 1 and the time axis of rank-3 inputs as
+/// [`ImportOptions::length`] says (see the module documentation), types every node with
+/// [`crate::network::infer::infer_types`], folds every node whose operands are constants, and
+/// drops nodes whose outputs are unused. Errors: malformed or oversized files, unsupported
+/// element types or operators, symbolic dimensions other than batch and time, shape mismatches,
+/// each located at the node or value concerned. Never panics on bad input.
+pub fn import(bytes: &[u8], options: &ImportOptions) -> Result<ImportedModel, ImportError> {
+    let limits = &options.limits;
+    if bytes.len() > limits.max_model_bytes {
+        return Err(whole(format!(
+            "the model file is {} bytes, more than the limit of {} bytes",
+            bytes.len(),
+            limits.max_model_bytes
+        )));
+    }
+    if bytes.is_empty() {
+        return Err(whole("malformed ONNX: the file is empty".to_string()));
+    }
+    let model = ModelProto::decode(bytes).map_err(|e| whole(format!("malformed ONNX: {e}")))?;
+    let graph = model
+        .graph
+        .as_ref()
+        .ok_or_else(|| whole("malformed ONNX: the model holds no graph".to_string()))?;
+    let opset = model
+        .opset_import
+        .iter()
+        .filter(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+        .map(|o| o.version)
+        .max()
+        .ok_or_else(|| {
+            whole("malformed ONNX: the model imports no default-domain opset".to_string())
+        })?;
+    let nodes = count_nodes(graph);
+    if nodes > limits.max_nodes {
+        return Err(whole(format!(
+            "the model has {nodes} nodes (counting nested graphs), more than the limit of {}",
+            limits.max_nodes
+        )));
+    }
+
+    let cx = ImportCx {
+        limits: limits.clone(),
+        opset,
+        depth: 0,
+    };
+    let mut b = Builder::new(cx, None)?;
+    b.add_initializers(&graph.initializer)?;
+    let mut inputs = Vec::new();
+    for info in &graph.input {
+        // A graph input that is also an initialiser is a constant with a default value.
+        if graph.initializer.iter().any(|t| t.name == info.name) {
+            continue;
+        }
+        let (declared, ty) = bind_input(info, options)?;
+        let index = b.graph.inputs.len();
+        let id = b
+            .graph
+            .add_value(info.name.clone(), ty, ValueDef::Input(index));
+        b.graph.inputs.push(id);
+        b.define(&info.name, id, &Location::Value(info.name.clone()))?;
+        inputs.push(declared);
+    }
+    b.import_nodes(&graph.node)?;
+    let mut outputs = Vec::new();
+    for info in &graph.output {
+        let location = Location::Value(info.name.clone());
+        let id = b.resolve(&info.name, &location)?;
+        outputs.push(check_output(info, b.graph.value(id).ty.clone(), options)?);
+        b.graph.outputs.push(id);
+    }
+    Ok(ImportedModel {
+        graph: prune(b.graph),
+        inputs,
+        outputs,
+        metadata: model
+            .metadata_props
+            .iter()
+            .map(|p| (p.key.clone(), p.value.clone()))
+            .collect(),
+        producer_name: model.producer_name.clone(),
+        opset,
+    })
+}
+
+fn whole(message: String) -> ImportError {
+    ImportError {
+        message,
+        location: Location::Unknown,
+    }
+}
+
+/// Nodes of `graph` and of every graph nested in its attributes.
+fn count_nodes(graph: &GraphProto) -> usize {
+    graph.node.iter().fold(graph.node.len(), |acc, node| {
+        node.attribute.iter().fold(acc, |acc, attr| {
+            let nested = attr.g.iter().chain(&attr.graphs);
+            nested.fold(acc, |acc, g| acc.saturating_add(count_nodes(g)))
+        })
+    })
+}
+
+/// The declared dimensions of a model input and its bound type.
+fn bind_input(
+    info: &ValueInfoProto,
+    options: &ImportOptions,
+) -> Result<(DeclaredTensor, TensorType), ImportError> {
+    let location = Location::Value(info.name.clone());
+    let what = format!("input \"{}\"", info.name.escape_debug());
+    let fail = |message: String| ImportError {
+        message,
+        location: location.clone(),
+    };
+    let (code, dims) = decode::declared(info.r#type.as_ref())
+        .ok_or_else(|| fail(format!("{what} has no tensor type")))?;
+    let dims = dims.ok_or_else(|| fail(format!("{what} has no declared shape")))?;
+    let dtype = decode::dtype_of(code, &what, &location)?;
+    let rank = dims.len();
+    let mut shape = Vec::with_capacity(rank);
+    for (axis, dim) in dims.iter().enumerate() {
+        shape.push(match (axis, dim, options.length) {
+            (0, _, _) => 1,
+            (1, _, Some(length)) if rank == 3 => length,
+            (_, Dim::Fixed(v), _) => *v,
+            (1, Dim::Symbolic(s), None) if rank == 3 => {
+                return Err(fail(format!(
+                    "{what} has a symbolic time axis (axis 1, \"{}\"); pass `--length` to bind it",
+                    s.escape_debug()
+                )))
+            }
+            (_, Dim::Symbolic(s), _) => {
+                return Err(fail(format!(
+                    "{what} has the symbolic dimension {axis} (\"{}\"); only the batch axis 0 \
+                     and the time axis 1 of a rank-3 input (bound with `--length`) may be \
+                     symbolic",
+                    s.escape_debug()
+                )))
+            }
+        });
+    }
+    decode::checked_count(&shape, &options.limits, &what, &location)?;
+    Ok((
+        DeclaredTensor {
+            name: info.name.clone(),
+            dims,
+        },
+        TensorType { dtype, shape },
+    ))
+}
+
+/// Checks a declared model output against its inferred type (batch axis excepted, and the time
+/// axis of a rank-3 output when the length is rebound) and returns its declaration.
+fn check_output(
+    info: &ValueInfoProto,
+    inferred: TensorType,
+    options: &ImportOptions,
+) -> Result<DeclaredTensor, ImportError> {
+    let location = Location::Value(info.name.clone());
+    let what = format!("output \"{}\"", info.name.escape_debug());
+    let Some((code, dims)) = decode::declared(info.r#type.as_ref()) else {
+        return Ok(DeclaredTensor {
+            name: info.name.clone(),
+            dims: Vec::new(),
+        });
+    };
+    if code != 0 {
+        let dtype = decode::dtype_of(code, &what, &location)?;
+        if dtype != inferred.dtype {
+            return Err(ImportError {
+                message: format!(
+                    "{what} is declared {dtype:?} but the graph computes {:?}",
+                    inferred.dtype
+                ),
+                location,
+            });
+        }
+    }
+    let Some(dims) = dims else {
+        return Ok(DeclaredTensor {
+            name: info.name.clone(),
+            dims: Vec::new(),
+        });
+    };
+    let rank = inferred.shape.len();
+    let fits = dims.len() == rank
+        && dims.iter().enumerate().all(|(axis, d)| match d {
+            Dim::Symbolic(_) => true,
+            Dim::Fixed(_) if axis == 0 => true,
+            Dim::Fixed(_) if axis == 1 && rank == 3 && options.length.is_some() => true,
+            Dim::Fixed(v) => *v == inferred.shape[axis],
+        });
+    if !fits {
+        return Err(ImportError {
+            message: format!(
+                "{what} is declared with shape {} but the graph computes {:?}",
+                show_dims(&dims),
+                inferred.shape
+            ),
+            location,
+        });
+    }
+    Ok(DeclaredTensor {
+        name: info.name.clone(),
+        dims,
+    })
+}
+
+fn show_dims(dims: &[Dim]) -> String {
+    let parts: Vec<String> = dims
+        .iter()
+        .map(|d| match d {
+            Dim::Fixed(v) => v.to_string(),
+            Dim::Symbolic(s) => format!("{:?}", s),
+        })
+        .collect();
+    format!("[{}]", parts.join(", "))
 }
