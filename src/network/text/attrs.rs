@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use pest::iterators::Pair;
 
-use super::parse::{error, Rule};
+use super::parse::{error, significant, Rule};
 use super::TextError;
 use crate::network::{Activation, DType, Direction, TimeDirection};
 
@@ -70,7 +70,7 @@ impl<'i> Attrs<'i> {
         let mut attrs = Attrs::empty(owner, span);
         for pair in pairs {
             let pair_span = span_of(&pair);
-            let mut inner = pair.into_inner();
+            let mut inner = significant(pair.into_inner());
             let (Some(key), Some(value)) = (inner.next(), inner.next()) else {
                 return Err(error(pair_span, "malformed attribute"));
             };
@@ -283,12 +283,12 @@ fn attr_value(pair: Pair<'_, Rule>) -> Result<Attr<'_>, TextError> {
         Rule::scalar => AttrValue::Scalar(text),
         Rule::word => AttrValue::Word(text),
         Rule::attr_list => AttrValue::List(
-            pair.into_inner()
+            significant(pair.into_inner())
                 .map(attr_value)
                 .collect::<Result<_, _>>()?,
         ),
         Rule::call => {
-            let mut inner = pair.into_inner();
+            let mut inner = significant(pair.into_inner());
             let Some(name) = inner.next() else {
                 return Err(error(span, "malformed call"));
             };

@@ -66,7 +66,7 @@ fn sequence(pair: Pair<'_, Rule>) -> Result<SequenceModel, TextError> {
                 header = Some(Attrs::from_pairs(
                     "network sequence",
                     span,
-                    item.into_inner(),
+                    significant(item.into_inner()),
                 )?);
             }
             Rule::init => {
@@ -193,11 +193,11 @@ fn node(pair: Pair<'_, Rule>, graph: &mut Graph, scope: &mut Scope) -> Result<()
     let mut op_name = None;
     let mut attrs = None;
     let mut name = String::new();
-    for part in pair.into_inner() {
+    for part in significant(pair.into_inner()) {
         match part.as_rule() {
             Rule::results => {
-                for result in part.into_inner() {
-                    let mut inner = result.clone().into_inner();
+                for result in significant(part.into_inner()) {
+                    let mut inner = significant(result.clone().into_inner());
                     let (Some(value), Some(ty)) = (inner.next(), inner.next()) else {
                         return Err(error(span_of(&result), "malformed result"));
                     };
@@ -206,7 +206,7 @@ fn node(pair: Pair<'_, Rule>, graph: &mut Graph, scope: &mut Scope) -> Result<()
             }
             Rule::ident => op_name = Some(part),
             Rule::operands => {
-                for operand in part.into_inner() {
+                for operand in significant(part.into_inner()) {
                     inputs.push(match operand.as_rule() {
                         Rule::absent => None,
                         _ => Some(value_key(operand)?.resolve(scope)?),
@@ -221,7 +221,10 @@ fn node(pair: Pair<'_, Rule>, graph: &mut Graph, scope: &mut Scope) -> Result<()
     let op_name = op_name.ok_or_else(|| error(0..0, "node without op"))?;
     let op_span = span_of(&op_name);
     let attrs = match attrs {
-        Some(block) => Attrs::from_pairs(op_name.as_str(), span_of(&block), block.into_inner())?,
+        Some(block) => {
+            let span = span_of(&block);
+            Attrs::from_pairs(op_name.as_str(), span, significant(block.into_inner()))?
+        }
         None => Attrs::empty(op_name.as_str(), op_span.clone()),
     };
     let op = build_op(op_name.as_str(), op_span, attrs)?;
@@ -433,7 +436,7 @@ fn name_text(pair: &Pair<'_, Rule>) -> Result<String, TextError> {
 
 /// Reads a `tensor_type` pair (`f32[1, 3]`).
 fn tensor_type(pair: Pair<'_, Rule>) -> Result<TensorType, TextError> {
-    let mut inner = pair.into_inner();
+    let mut inner = significant(pair.into_inner());
     let dtype = inner
         .next()
         .ok_or_else(|| error(0..0, "type without element type"))?;
@@ -532,13 +535,13 @@ fn collect_scalars<'i>(
             "expected a single element at depth {axis}, found a list"
         ))),
         (Rule::list, Some(&n)) => {
-            let count = data.clone().into_inner().count();
+            let count = significant(data.clone().into_inner()).count();
             if count != n {
                 return Err(mismatch(format!(
                     "expected {n} elements along axis {axis}, found {count}"
                 )));
             }
-            for item in data.into_inner() {
+            for item in significant(data.into_inner()) {
                 collect_scalars(item, ty, axis + 1, out)?;
             }
             Ok(())
@@ -547,8 +550,8 @@ fn collect_scalars<'i>(
     }
 }
 
-/// The pairs of an iterator without the keyword tokens.
-fn significant<'i>(pairs: Pairs<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule>> {
+/// The pairs of an iterator without keyword and punctuation tokens.
+pub(super) fn significant<'i>(pairs: Pairs<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule>> {
     pairs.filter(|p| {
         !matches!(
             p.as_rule(),
@@ -561,6 +564,15 @@ fn significant<'i>(pairs: Pairs<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule
                 | Rule::kw_input
                 | Rule::kw_const
                 | Rule::kw_output
+                | Rule::colon
+                | Rule::eq
+                | Rule::comma
+                | Rule::lparen
+                | Rule::rparen
+                | Rule::lbrace
+                | Rule::rbrace
+                | Rule::lbracket
+                | Rule::rbracket
                 | Rule::EOI
         )
     })
@@ -658,6 +670,15 @@ fn describe(rule: &Rule) -> String {
         Rule::attr_list => "a list",
         Rule::attr_value => "an attribute value",
         Rule::word | Rule::ident => "an identifier",
+        Rule::colon => "`:`",
+        Rule::eq => "`=`",
+        Rule::comma => "`,`",
+        Rule::lparen => "`(`",
+        Rule::rparen => "`)`",
+        Rule::lbrace => "`{`",
+        Rule::rbrace => "`}`",
+        Rule::lbracket => "`[`",
+        Rule::rbracket => "`]`",
         Rule::WHITESPACE | Rule::COMMENT | Rule::ident_char => "a character",
     }
     .to_string()

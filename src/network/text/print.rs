@@ -9,8 +9,12 @@ use crate::network::{
     TensorType, TimeDirection, ValueDef, ValueId,
 };
 
-/// Blocks of at most this many elements print on one line; larger ones wrap rows of this many.
+/// Blocks of at most this many elements print on one line, if [`INLINE_WIDTH`] allows.
 const INLINE_ELEMENTS: usize = 8;
+
+/// The widest data block printed on one line, and the widest line of a wrapped vector's elements
+/// (not counting indentation).
+const INLINE_WIDTH: usize = 80;
 
 /// Prints a network in its text form; [`parse`](super::parse) reads it back to an equal network.
 ///
@@ -348,8 +352,9 @@ fn write_scan_attrs(out: &mut String, scan: &ScanAttrs, level: usize) {
     out.push('}');
 }
 
-/// Writes a tensor's elements as nested brackets (a bare element for a scalar); blocks of more
-/// than [`INLINE_ELEMENTS`] elements wrap, their closing bracket at `level`.
+/// Writes a tensor's elements as nested brackets (a bare element for a scalar). A block of more
+/// than [`INLINE_ELEMENTS`] elements, or wider than [`INLINE_WIDTH`], wraps: one sub-block per
+/// line, or for a vector as many elements per line as fit; its closing bracket is at `level`.
 fn write_data(out: &mut String, tensor: &Tensor, level: usize) {
     let elements: Vec<String> = match tensor {
         Tensor::F32(a) => a.iter().map(|&x| f32_text(x)).collect(),
@@ -365,20 +370,31 @@ fn write_block(out: &mut String, elements: &[String], shape: &[usize], level: us
         return;
     };
     if elements.len() <= INLINE_ELEMENTS {
-        write_inline(out, elements, shape);
-        return;
+        let mut inline = String::new();
+        write_inline(&mut inline, elements, shape);
+        if inline.len() <= INLINE_WIDTH {
+            out.push_str(&inline);
+            return;
+        }
     }
     out.push_str("[\n");
     if inner.is_empty() {
-        let lines: Vec<String> = elements
-            .chunks(INLINE_ELEMENTS)
-            .map(|row| row.join(", "))
-            .collect();
-        for (i, line) in lines.iter().enumerate() {
-            indent(out, level + 1);
-            out.push_str(line);
-            out.push_str(if i + 1 < lines.len() { ",\n" } else { "\n" });
+        let mut line = String::new();
+        for (i, element) in elements.iter().enumerate() {
+            if !line.is_empty() && line.len() + element.len() + 1 > INLINE_WIDTH {
+                indent(out, level + 1);
+                out.push_str(line.trim_end());
+                out.push('\n');
+                line.clear();
+            }
+            line.push_str(element);
+            if i + 1 < elements.len() {
+                line.push_str(", ");
+            }
         }
+        indent(out, level + 1);
+        out.push_str(&line);
+        out.push('\n');
     } else {
         let size: usize = inner.iter().product();
         for i in 0..outer {
