@@ -510,6 +510,31 @@ fn sequence_models_round_trip() {
 }
 
 #[test]
+fn nodes_without_results_and_graphs_without_outputs_round_trip() {
+    let mut g = Graph::default();
+    let x = input(&mut g, "x", ty(DType::F32, &[1]));
+    g.add_node("sink", Op::Neg, vec![Some(x)], vec![]);
+    let text = check_round_trip(&Network::Pointwise(g));
+    assert_eq!(
+        text,
+        "network pointwise graph {\n  input %x: f32[1]\n  = Neg(%x) @sink\n}\n"
+    );
+    check_round_trip(&Network::Pointwise(Graph::default()));
+}
+
+#[test]
+fn invalid_graphs_print_without_panicking() {
+    let mut g = small_graph();
+    g.nodes[1].inputs[0] = Some(ValueId(99));
+    g.outputs.push(ValueId(77));
+    let text = print(&Network::Pointwise(g));
+    assert!(text.contains("= Relu(%!99)"), "{text}");
+    assert!(text.contains("output %y, %!77"), "{text}");
+    let e = parse(&text).expect_err("an invalid handle does not parse");
+    assert!(e.message.starts_with("syntax error"), "{}", e.message);
+}
+
+#[test]
 fn nan_prints_as_nan_and_parses_back() {
     let mut g = Graph::default();
     let c = g.add_const("c", f32s(&[3], vec![f32::NAN, 1.0, -f32::NAN]));

@@ -28,9 +28,11 @@
 //!
 //! # Format
 //! - One item per line: `input`, `const` (with its data), or a node
-//!   `%a: T, %b: T = Op(%x, _, %y) {attr = value, ..} @node_name`. Items appear in value-arena order
-//!   and values are numbered in order of definition, so a graph whose values were added in
-//!   definition order (as [`Graph::add_node`](super::Graph::add_node) does) round-trips exactly.
+//!   `%a: T, %b: T = Op(%x, _, %y) {attr = value, ..} @node_name` (a node without results starts
+//!   with `=`). Items appear in value-arena order and values are numbered in order of definition,
+//!   the k-th `input` line being graph input k. So a graph round-trips exactly when each node's
+//!   results follow the earlier nodes' in the arena (as [`Graph::add_node`](super::Graph::add_node)
+//!   makes them) and its inputs were added in input order; inputs and constants may sit anywhere.
 //! - Ops use their ONNX names; `_` is an absent optional operand; attributes are the IR fields, all
 //!   printed (`clip = none` for an absent clip); a `Scan` body is `body = graph { .. }`.
 //! - Types are `f32[1, 3]`, `i64[]`, `bool[2]`. Data is nested brackets in row-major order; blocks of
@@ -51,6 +53,7 @@
 //! the structural invariants.
 
 mod attrs;
+mod literal;
 mod parse;
 mod print;
 
