@@ -24,13 +24,18 @@ pub struct NodeSpec {
     pub inputs: Vec<String>,
     pub n_outputs: usize,
     pub attributes: BTreeMap<String, Value>,
+    /// Integer inputs to declare as `int32` (ONNX requires it of `sequence_lens`).
+    pub int32_inputs: Vec<String>,
     pub opset: i64,
 }
 
 /// Runs a model file under onnxruntime on named inputs; returns its outputs in model order.
 pub fn run_onnxruntime(model: &Path, inputs: &[(String, Tensor)]) -> Vec<Tensor> {
     let request = json!({ "inputs": encode_inputs(inputs) });
-    run(&[model.to_str().expect("model path is not UTF-8")], &request)
+    run(
+        &[model.to_str().expect("model path is not UTF-8")],
+        &request,
+    )
 }
 
 /// Builds a one-node model from `node` and runs it under onnxruntime; the node's inputs are the
@@ -43,6 +48,7 @@ pub fn run_onnxruntime_node(node: &NodeSpec, inputs: &[(String, Tensor)]) -> Vec
             "inputs": node.inputs,
             "n_outputs": node.n_outputs,
             "attributes": node.attributes,
+            "int32_inputs": node.int32_inputs,
         },
         "opset": node.opset,
     });
@@ -111,17 +117,25 @@ pub fn decode(v: &Value) -> Tensor {
         "float32" => Tensor::F32(
             ArrayD::from_shape_vec(
                 shape,
-                data.iter().map(|x| x.as_f64().expect("float") as f32).collect(),
+                data.iter()
+                    .map(|x| x.as_f64().expect("float") as f32)
+                    .collect(),
             )
             .expect("shape matches data"),
         ),
         "int64" => Tensor::I64(
-            ArrayD::from_shape_vec(shape, data.iter().map(|x| x.as_i64().expect("int")).collect())
-                .expect("shape matches data"),
+            ArrayD::from_shape_vec(
+                shape,
+                data.iter().map(|x| x.as_i64().expect("int")).collect(),
+            )
+            .expect("shape matches data"),
         ),
         "bool" => Tensor::Bool(
-            ArrayD::from_shape_vec(shape, data.iter().map(|x| x.as_bool().expect("bool")).collect())
-                .expect("shape matches data"),
+            ArrayD::from_shape_vec(
+                shape,
+                data.iter().map(|x| x.as_bool().expect("bool")).collect(),
+            )
+            .expect("shape matches data"),
         ),
         other => panic!("unknown dtype {other}"),
     }

@@ -6,9 +6,11 @@ Usage:
   ort_run.py --node       build a one-node model from the request's "node" entry, then run it
 
 Reads JSON on stdin: {"inputs": {name: {"dtype": "float32"|"int64"|"bool", "shape": [...],
-"data": [...]}}} (data flat, row-major). With --node the request also holds
+"data": [...]}}} (data flat, row-major;
+each input is converted to the type the model declares for it). With --node the request also holds
 {"node": {"op_type": str, "inputs": [name or "" for absent], "n_outputs": int,
-"attributes": {name: int | float | str | [ints] | [floats] | [strs]}}, "opset": int}; the node's
+"attributes": {name: int | float | str | [ints] | [floats] | [strs]},
+"int32_inputs": [names]}, "opset": int}; the node's
 outputs are named out0, out1, ...
 
 onnxruntime's CPU kernels refuse `layout = 1` on RNN/GRU/LSTM, so such nodes are rewritten to
@@ -27,8 +29,24 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper
 
-DTYPES = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}
-ONNX_TYPES = {"float32": TensorProto.FLOAT, "int64": TensorProto.INT64, "bool": TensorProto.BOOL}
+DTYPES = {"float32": np.float32, "int64": np.int64, "int32": np.int32, "bool": np.bool_}
+ONNX_TYPES = {
+    "float32": TensorProto.FLOAT,
+    "int64": TensorProto.INT64,
+    "int32": TensorProto.INT32,
+    "bool": TensorProto.BOOL,
+}
+# The numpy type onnxruntime expects for each declared input type; inputs are converted to it, so
+# callers may send int64 for an int32 input.
+SESSION_TYPES = {
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(int8)": np.int8,
+    "tensor(uint8)": np.uint8,
+    "tensor(bool)": np.bool_,
+}
 
 
 def to_array(spec):
@@ -53,8 +71,12 @@ def node_model(request):
     onnx_node = helper.make_node(
         node["op_type"], node["inputs"], outputs, **node.get("attributes", {})
     )
+    # Integer inputs named in "int32_inputs" are declared int32 (e.g. sequence_lens).
+    int32 = set(node.get("int32_inputs", []))
     graph_inputs = [
-        helper.make_tensor_value_info(n, ONNX_TYPES[inputs[n]["dtype"]], inputs[n]["shape"])
+        helper.make_tensor_value_info(
+            n, ONNX_TYPES["int32" if n in int32 else inputs[n]["dtype"]], inputs[n]["shape"]
+        )
         for n in node["inputs"]
         if n
     ]
@@ -114,7 +136,11 @@ def main():
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-    feeds = {name: to_array(spec) for name, spec in request["inputs"].items()}
+    declared = {i.name: SESSION_TYPES.get(i.type) for i in session.get_inputs()}
+    feeds = {}
+    for name, spec in request["inputs"].items():
+        array = to_array(spec)
+        feeds[name] = array.astype(declared[name]) if declared.get(name) else array
     names = [o.name for o in session.get_outputs()]
     results = session.run(names, feeds)
     json.dump({"outputs": [from_array(n, r) for n, r in zip(names, results)]}, sys.stdout)
