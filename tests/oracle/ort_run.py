@@ -75,12 +75,16 @@ def node_model(request):
     int32 = set(node.get("int32_inputs", []))
     graph_inputs = [
         helper.make_tensor_value_info(
-            n, ONNX_TYPES["int32" if n in int32 else inputs[n]["dtype"]], inputs[n]["shape"]
+            n,
+            ONNX_TYPES["int32" if n in int32 else inputs[n]["dtype"]],
+            inputs[n]["shape"],
         )
         for n in node["inputs"]
         if n
     ]
-    graph_outputs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs]
+    graph_outputs = [
+        helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs
+    ]
     graph = helper.make_graph([onnx_node], "node", graph_inputs, graph_outputs)
     opset = request.get("opset", 17)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
@@ -106,7 +110,11 @@ def batch_major_to_time_major(model):
         for slot in (0, 5, 6):
             if slot < len(node.input) and node.input[slot]:
                 moved = f"{node.input[slot]}{tag}_in{slot}"
-                nodes.append(helper.make_node("Transpose", [node.input[slot]], [moved], perm=[1, 0, 2]))
+                nodes.append(
+                    helper.make_node(
+                        "Transpose", [node.input[slot]], [moved], perm=[1, 0, 2]
+                    )
+                )
                 node.input[slot] = moved
         outputs = list(node.output)
         after = []
@@ -143,7 +151,9 @@ def main():
         feeds[name] = array.astype(declared[name]) if declared.get(name) else array
     names = [o.name for o in session.get_outputs()]
     results = session.run(names, feeds)
-    json.dump({"outputs": [from_array(n, r) for n, r in zip(names, results)]}, sys.stdout)
+    json.dump(
+        {"outputs": [from_array(n, r) for n, r in zip(names, results)]}, sys.stdout
+    )
 
 
 if __name__ == "__main__":
