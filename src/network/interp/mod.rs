@@ -29,6 +29,7 @@ use crate::diag::{Diagnose, Location, NodeRef};
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct InterpError {
+    /// What went wrong, prefixed with the failing op's ONNX name.
     pub message: String,
     /// The failing node ([`Location::Node`]) or value; [`Location::Unknown`] from [`eval_op`].
     pub location: Location,
