@@ -29,6 +29,7 @@ use crate::diag::{Diagnose, Location, NodeRef};
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct InterpError {
+    /// What went wrong, prefixed with the failing op's ONNX name.
     pub message: String,
     /// The failing node ([`Location::Node`]) or value; [`Location::Unknown`] from [`eval_op`].
     pub location: Location,
@@ -567,5 +568,193 @@ pub fn run_network(network: &Network, inputs: &[Tensor]) -> Result<Vec<Tensor>, 
                 inputs.len()
             )),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::{Cell, TensorType};
+
+    fn f32s(shape: &[usize], data: &[f32]) -> Tensor {
+        Tensor::F32(ArrayD::from_shape_vec(shape, data.to_vec()).unwrap())
+    }
+
+    fn ty(shape: &[usize]) -> TensorType {
+        TensorType {
+            dtype: DType::F32,
+            shape: shape.to_vec(),
+        }
+    }
+
+    /// `relu(x - 1)` on `[2]`, with the node named "sub".
+    fn small_graph() -> Graph {
+        let mut g = Graph::default();
+        let x = g.add_value("x", ty(&[2]), ValueDef::Input(0));
+        g.inputs = vec![x];
+        let one = g.add_const("one", f32s(&[], &[1.0]));
+        let d = g.add_node(
+            "sub",
+            Op::Sub,
+            vec![Some(x), Some(one)],
+            vec![("d".into(), ty(&[2]))],
+        );
+        let y = g.add_node(
+            "relu",
+            Op::Relu,
+            vec![Some(d[0])],
+            vec![("y".into(), ty(&[2]))],
+        );
+        g.outputs = y;
+        g
+    }
+
+    #[test]
+    fn run_graph_evaluates_in_order() {
+        let out = run_graph(&small_graph(), &[f32s(&[2], &[3.0, -4.0])]).unwrap();
+        assert_eq!(out, vec![f32s(&[2], &[2.0, 0.0])]);
+    }
+
+    #[test]
+    fn run_graph_checks_inputs_and_declared_types() {
+        let g = small_graph();
+        assert!(run_graph(&g, &[]).is_err());
+        let err = run_graph(&g, &[f32s(&[3], &[1.0, 2.0, 3.0])]).unwrap_err();
+        assert_eq!(err.location, Location::Value("x".into()));
+        // A node whose result disagrees with its declared type is reported at that node.
+        let mut bad = small_graph();
+        bad.values[2].ty = ty(&[3]);
+        let err = run_graph(&bad, &[f32s(&[2], &[1.0, 2.0])]).unwrap_err();
+        assert_eq!(err.location, Location::Value("d".into()), "{}", err.message);
+    }
+
+    #[test]
+    fn op_errors_are_located_at_the_node() {
+        let mut g = Graph::default();
+        let x = g.add_value("x", ty(&[2]), ValueDef::Input(0));
+        g.inputs = vec![x];
+        let idx = g.add_const(
+            "idx",
+            Tensor::I64(ArrayD::from_shape_vec(vec![1], vec![5]).unwrap()),
+        );
+        let y = g.add_node(
+            "pick",
+            Op::Gather { axis: 0 },
+            vec![Some(x), Some(idx)],
+            vec![("y".into(), ty(&[1]))],
+        );
+        g.outputs = y;
+        let err = run_graph(&g, &[f32s(&[2], &[1.0, 2.0])]).unwrap_err();
+        assert_eq!(
+            err.location,
+            Location::Node(NodeRef {
+                name: "pick".into(),
+                op_type: "Gather".into()
+            })
+        );
+        assert!(
+            err.message.starts_with("Gather: index 5"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn eval_op_checks_arity_and_outputs() {
+        let a = f32s(&[1], &[1.0]);
+        assert!(eval_op(&Op::Add, &[Some(&a)], 1).is_err());
+        assert!(eval_op(&Op::Add, &[Some(&a), None], 1).is_err());
+        assert!(eval_op(&Op::Add, &[Some(&a), Some(&a)], 2).is_err());
+        assert!(eval_op(&Op::Identity, &[Some(&a), Some(&a)], 1).is_err());
+        assert!(eval_op(&Op::Concat { axis: 0 }, &[], 1).is_err());
+        let out = eval_op(&Op::Add, &[Some(&a), Some(&a)], 1).unwrap();
+        assert_eq!(out, vec![f32s(&[1], &[2.0])]);
+        let gemm = Op::Gemm {
+            alpha: 1.0,
+            beta: 1.0,
+            trans_a: false,
+            trans_b: false,
+        };
+        let m = f32s(&[1, 1], &[3.0]);
+        let out = eval_op(&gemm, &[Some(&m), Some(&m), None], 1).unwrap();
+        assert_eq!(out, vec![f32s(&[1, 1], &[9.0])]);
+        let i = Tensor::I64(ArrayD::from_shape_vec(vec![1, 1], vec![3]).unwrap());
+        assert!(eval_op(&gemm, &[Some(&i), Some(&i)], 1).is_err());
+    }
+
+    /// A cell `h' = h + x_t`, `y_t = 10 h'`, with `x_t` of shape `[1, 1]`.
+    fn accumulator(direction: TimeDirection) -> SequenceModel {
+        let mut g = Graph::default();
+        let x = g.add_value("x_t", ty(&[1, 1]), ValueDef::Input(0));
+        let h = g.add_value("h", ty(&[1]), ValueDef::Input(1));
+        g.inputs = vec![x, h];
+        let ten = g.add_const("ten", f32s(&[], &[10.0]));
+        let flat = g.add_node(
+            "flat",
+            Op::Reshape { shape: vec![1] },
+            vec![Some(x)],
+            vec![("xf".into(), ty(&[1]))],
+        );
+        let h2 = g.add_node(
+            "add",
+            Op::Add,
+            vec![Some(h), Some(flat[0])],
+            vec![("h2".into(), ty(&[1]))],
+        );
+        let y = g.add_node(
+            "mul",
+            Op::Mul,
+            vec![Some(h2[0]), Some(ten)],
+            vec![("y".into(), ty(&[1]))],
+        );
+        g.outputs = vec![y[0], h2[0]];
+        SequenceModel {
+            cell: Cell {
+                step: g,
+                init: vec![f32s(&[1], &[0.0])],
+                direction,
+            },
+            length: 3,
+            input_dim: 1,
+            output_dim: 1,
+            input_dtype: DType::F32,
+            output_dtype: DType::F32,
+        }
+    }
+
+    #[test]
+    fn run_sequence_forward_and_reverse() {
+        let x = f32s(&[1, 3, 1], &[1.0, 2.0, 3.0]);
+        let y = run_sequence(&accumulator(TimeDirection::Forward), &x).unwrap();
+        assert_eq!(y, f32s(&[1, 3, 1], &[10.0, 30.0, 60.0]));
+        // Reverse: h runs 3, 5, 6 from t = 2 down; y_t stays at position t.
+        let y = run_sequence(&accumulator(TimeDirection::Reverse), &x).unwrap();
+        assert_eq!(y, f32s(&[1, 3, 1], &[60.0, 50.0, 30.0]));
+        // Any length works, not only the imported one.
+        let x5 = f32s(&[1, 5, 1], &[1.0; 5]);
+        let y = run_sequence(&accumulator(TimeDirection::Forward), &x5).unwrap();
+        assert_eq!(y, f32s(&[1, 5, 1], &[10.0, 20.0, 30.0, 40.0, 50.0]));
+    }
+
+    #[test]
+    fn run_sequence_rejects_bad_input() {
+        let model = accumulator(TimeDirection::Forward);
+        assert!(run_sequence(&model, &f32s(&[3, 1], &[1.0; 3])).is_err());
+        assert!(run_sequence(&model, &f32s(&[1, 3, 2], &[1.0; 6])).is_err());
+        assert!(run_sequence(&model, &f32s(&[1, 0, 1], &[])).is_err());
+        let ints = Tensor::I64(ArrayD::from_shape_vec(vec![1, 1, 1], vec![1]).unwrap());
+        assert!(run_sequence(&model, &ints).is_err());
+    }
+
+    #[test]
+    fn run_network_dispatches() {
+        let net = Network::Sequence(accumulator(TimeDirection::Forward));
+        let x = f32s(&[1, 2, 1], &[1.0, 1.0]);
+        let out = run_network(&net, std::slice::from_ref(&x)).unwrap();
+        assert_eq!(out, vec![f32s(&[1, 2, 1], &[10.0, 20.0])]);
+        assert!(run_network(&net, &[x.clone(), x]).is_err());
+        let net = Network::Pointwise(small_graph());
+        let out = run_network(&net, &[f32s(&[2], &[5.0, 0.0])]).unwrap();
+        assert_eq!(out, vec![f32s(&[2], &[4.0, 0.0])]);
     }
 }

@@ -142,3 +142,99 @@ fn stack_parts<T: Element>(
         .map(T::tensor)
         .map_err(|e| InterpError::new(format!("cannot stack scan output parts: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::interp::eval_op;
+    use crate::network::{Graph, Op, TensorType, ValueDef};
+
+    fn f32s(shape: &[usize], data: &[f32]) -> Tensor {
+        Tensor::F32(ArrayD::from_shape_vec(shape, data.to_vec()).unwrap())
+    }
+
+    fn values(t: &Tensor) -> Vec<f32> {
+        match t {
+            Tensor::F32(a) => a.iter().copied().collect(),
+            Tensor::I64(_) | Tensor::Bool(_) => panic!("not f32"),
+        }
+    }
+
+    /// Body: `s' = s + x_t`, `y_t = 2 s'`, on `[1]` tensors.
+    fn running_sum_body() -> Graph {
+        let ty = TensorType {
+            dtype: DType::F32,
+            shape: vec![1],
+        };
+        let mut g = Graph::default();
+        let s = g.add_value("s", ty.clone(), ValueDef::Input(0));
+        let x = g.add_value("x_t", ty.clone(), ValueDef::Input(1));
+        g.inputs = vec![s, x];
+        let two = g.add_const("two", f32s(&[1], &[2.0]));
+        let s2 = g.add_node(
+            "add",
+            Op::Add,
+            vec![Some(s), Some(x)],
+            vec![("s2".into(), ty.clone())],
+        );
+        let y = g.add_node(
+            "mul",
+            Op::Mul,
+            vec![Some(s2[0]), Some(two)],
+            vec![("y".into(), ty)],
+        );
+        g.outputs = vec![s2[0], y[0]];
+        g
+    }
+
+    fn scan(input_reverse: bool, output_axis: usize, output_reverse: bool) -> Op {
+        Op::Scan(ScanAttrs {
+            body: Box::new(running_sum_body()),
+            num_scan_inputs: 1,
+            scan_input_axes: vec![0],
+            scan_input_reverse: vec![input_reverse],
+            scan_output_axes: vec![output_axis],
+            scan_output_reverse: vec![output_reverse],
+        })
+    }
+
+    #[test]
+    fn running_sum_in_every_direction() {
+        let s0 = f32s(&[1], &[0.0]);
+        let x = f32s(&[3, 1], &[1.0, 2.0, 3.0]);
+        let inputs = [Some(&s0), Some(&x)];
+        // Forward: s = 1, 3, 6; y = 2, 6, 12.
+        let out = eval_op(&scan(false, 0, false), &inputs, 2).unwrap();
+        assert_eq!(values(&out[0]), vec![6.0]);
+        assert_eq!(out[1].shape(), &[3, 1]);
+        assert_eq!(values(&out[1]), vec![2.0, 6.0, 12.0]);
+        // Input read back to front: s = 3, 5, 6.
+        let out = eval_op(&scan(true, 0, false), &inputs, 2).unwrap();
+        assert_eq!(values(&out[1]), vec![6.0, 10.0, 12.0]);
+        // Output along axis 1, written back to front.
+        let out = eval_op(&scan(false, 1, true), &inputs, 2).unwrap();
+        assert_eq!(out[1].shape(), &[1, 3]);
+        assert_eq!(values(&out[1]), vec![12.0, 6.0, 2.0]);
+    }
+
+    #[test]
+    fn zero_iterations_give_empty_outputs() {
+        let s0 = f32s(&[1], &[4.0]);
+        let x = f32s(&[0, 1], &[]);
+        let out = eval_op(&scan(false, 1, false), &[Some(&s0), Some(&x)], 2).unwrap();
+        assert_eq!(values(&out[0]), vec![4.0]);
+        assert_eq!(out[1].shape(), &[1, 0]);
+    }
+
+    #[test]
+    fn mismatches_are_errors() {
+        let s0 = f32s(&[1], &[0.0]);
+        let x = f32s(&[3, 1], &[1.0, 2.0, 3.0]);
+        assert!(eval_op(&scan(false, 0, false), &[Some(&s0), Some(&x)], 1).is_err());
+        assert!(eval_op(&scan(false, 0, false), &[Some(&x)], 2).is_err());
+        // A slice of the wrong shape fails inside the body, at the step's input check.
+        let wide = f32s(&[3, 2], &[1.0; 6]);
+        let err = eval_op(&scan(false, 0, false), &[Some(&s0), Some(&wide)], 2).unwrap_err();
+        assert!(err.message.contains("iteration 0"), "{}", err.message);
+    }
+}

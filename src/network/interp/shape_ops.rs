@@ -105,12 +105,12 @@ fn gather_typed<T: Element>(
     ArrayD::from_shape_vec(IxDyn(&out_shape), out).map_err(|e| InterpError::new(e.to_string()))
 }
 
-/// Slices each listed axis from `starts[i]` toward `ends[i]` (exclusive) by `steps[i]`.
-///
-/// Bounds are positions after ONNX normalisation (negative values already wrapped by the
-/// importer); they are clamped again here as ONNX does: to `[0, dim]` for a positive step and to
-/// `[-1, dim - 1]` for a negative one, where an end of `-1` means "through index 0". A zero step,
-/// a repeated axis or lists of different lengths are errors.
+/// Slices each listed axis from `starts[i]` toward `ends[i]` (exclusive) by `steps[i]`, exactly as
+/// ONNX `Slice` does: a negative bound counts from the end (`dim` is added once), then bounds are
+/// clamped to `[0, dim]` for a positive step and to `[-1, dim - 1]` for a negative one, where a
+/// clamped end of `-1` means "through index 0" (write it as `-dim - 1` or less). Bounds the
+/// importer has already normalised this way are unchanged by it. A zero step, a repeated axis or
+/// lists of different lengths are errors.
 pub(super) fn slice(
     x: &Tensor,
     starts: &[i64],
@@ -143,6 +143,8 @@ fn slice_typed<T: Element>(
             return fail(format!("axis {axis} out of range for rank {}", x.ndim()));
         }
         let dim = x.shape()[axis] as i64;
+        let wrap = |v: i64| if v < 0 { v.saturating_add(dim) } else { v };
+        let (start, end) = (wrap(start), wrap(end));
         let (lo, hi) = match step {
             0 => return fail("step 0"),
             s if s > 0 => {
@@ -326,9 +328,17 @@ mod tests {
         // x[8:2:-2] == [8, 6, 4]
         let out = slice(&data, &[8], &[2], &[0], &[-2]).unwrap();
         assert_eq!(values(&out), vec![8, 6, 4]);
-        // Normalised x[::-1]: start 9 (clamped from i64::MAX), end -1 means through index 0.
-        let out = slice(&data, &[i64::MAX], &[-1], &[0], &[-1]).unwrap();
+        // x[::-1] as ONNX writes it: start i64::MAX clamps to 9, end i64::MIN to -1, which
+        // means through index 0; -11 (-dim - 1) is the same end after wrapping.
+        let out = slice(&data, &[i64::MAX], &[i64::MIN], &[0], &[-1]).unwrap();
         assert_eq!(values(&out), (0..10).rev().collect::<Vec<_>>());
+        let out = slice(&data, &[9], &[-11], &[0], &[-1]).unwrap();
+        assert_eq!(values(&out), (0..10).rev().collect::<Vec<_>>());
+        // Negative bounds count from the end: x[-3:] == [7, 8, 9]; x[-1:-4:-1] == [9, 8, 7].
+        let out = slice(&data, &[-3], &[i64::MAX], &[0], &[1]).unwrap();
+        assert_eq!(values(&out), vec![7, 8, 9]);
+        let out = slice(&data, &[-1], &[-4], &[0], &[-1]).unwrap();
+        assert_eq!(values(&out), vec![9, 8, 7]);
         // Clamping: x[3:100] == [3..9]; an empty range gives no element.
         let out = slice(&data, &[3], &[100], &[0], &[1]).unwrap();
         assert_eq!(values(&out), (3..10).collect::<Vec<_>>());
