@@ -96,7 +96,8 @@ fn eval(g: &Graph, inputs: &[ArrayD<f32>]) -> Vec<ArrayD<f32>> {
         let x: Vec<ArrayD<f32>> = node
             .inputs
             .iter()
-            .map(|i| env[i.unwrap().0 as usize].clone().unwrap())
+            .flatten()
+            .map(|i| env[i.0 as usize].clone().unwrap())
             .collect();
         let out = match &node.op {
             Op::Gemm {
@@ -1113,23 +1114,26 @@ fn reroll_refuses_a_single_step() {
 }
 
 /// `h_t = tanh(x_t U + h_{t-1} W)`, `y_t = h_t`, written so that `h_{t-1} W` is computed right
-/// after `h_{t-1}` (in the previous step) and the last step skips it; `h_0 W` is computed from
-/// constants and folded with the reference interpreter (runs after the interpreter merge).
-#[test]
-fn reroll_carries_a_precomputed_state_and_lets_the_last_step_omit_it() {
-    let length = 4;
+/// after `h_{t-1}` (in the previous step) and the last step skips it. `h_0 W` is a constant, or
+/// (`fold`) computed from constants by a `MatMul` that re-rolling folds with the interpreter.
+fn precomputed_state(length: usize, fold: bool) -> Graph {
     let mut g = Graph::default();
     let x = g.add_value("x", ty(&[1, length, 2]), ValueDef::Input(0));
     g.inputs.push(x);
     let u = g.add_const("U", f32s(&[2, 2], values(4, 11, 1.0)));
     let w = g.add_const("W", f32s(&[2, 2], values(4, 12, 1.0)));
     let h0 = g.add_const("h0", f32s(&[1, 2], vec![0.3, -0.6]));
-    let mut hw = g.add_node(
-        "hw_init",
-        Op::MatMul,
-        vec![Some(h0), Some(w)],
-        vec![("hw_init".into(), ty(&[1, 2]))],
-    )[0];
+    let mut hw = if fold {
+        g.add_node(
+            "hw_init",
+            Op::MatMul,
+            vec![Some(h0), Some(w)],
+            vec![("hw_init".into(), ty(&[1, 2]))],
+        )[0]
+    } else {
+        let h0w = matmul2(&arr(g.constant(h0).unwrap()), &arr(g.constant(w).unwrap()));
+        g.add_const("hw_init", Tensor::F32(h0w))
+    };
     let mut parts = Vec::new();
     for t in 0..length {
         let s = g.add_node(
@@ -1191,7 +1195,12 @@ fn reroll_carries_a_precomputed_state_and_lets_the_last_step_omit_it() {
         vec![("y".into(), ty(&[1, length, 2]))],
     )[0];
     g.outputs.push(y);
+    g
+}
 
+fn check_precomputed_state(fold: bool) {
+    let length = 4;
+    let g = precomputed_state(length, fold);
     let cell = reroll_unrolled(&g).unwrap();
     check_cell_shape(&cell);
     assert_eq!(cell.step.value(cell.step.inputs[1]).name, "hw0");
@@ -1208,6 +1217,17 @@ fn reroll_carries_a_precomputed_state_and_lets_the_last_step_omit_it() {
         .map(|c| c.to_vec())
         .collect();
     assert!(max_diff(&run_cell(&cell, &xs), &expected) < 1e-6);
+}
+
+#[test]
+fn reroll_carries_a_precomputed_state_and_lets_the_last_step_omit_it() {
+    check_precomputed_state(false);
+}
+
+/// Needs the reference interpreter to fold `h_0 W` (runs after the interpreter merge).
+#[test]
+fn reroll_folds_a_state_computed_from_constants() {
+    check_precomputed_state(true);
 }
 
 // ---------------------------------------------------------------------------------------------
