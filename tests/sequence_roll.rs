@@ -257,6 +257,9 @@ enum Kind {
     Lstm { input_forget: bool },
 }
 
+/// An operand after X: `(name, shape, data)`, `None` when absent.
+type Operand = Option<(String, Vec<usize>, Vec<f32>)>;
+
 struct RecCase {
     kind: Kind,
     hidden: usize,
@@ -310,7 +313,7 @@ impl RecCase {
     }
 
     /// Operands after X in ONNX order: (name, shape, data); `None` when absent.
-    fn operands(&self) -> Vec<Option<(String, Vec<usize>, Vec<f32>)>> {
+    fn operands(&self) -> Vec<Operand> {
         let (h, d, g) = (self.hidden, self.d, self.gates());
         let mut ops = vec![
             Some((
