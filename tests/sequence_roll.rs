@@ -1346,3 +1346,75 @@ fn pytorch_gru_fixture_rolls() {
         .fold(0.0f32, |a, &b| a.max(b));
     assert!(diff < 1e-4, "difference {diff}");
 }
+
+/// Samples `n` values from a fixture domain: `"a..b"` / `"a..=b"` of integers, or of floats
+/// when the bounds are written with a decimal point.
+fn sample(domain: &str, n: usize, seed: u64) -> Vec<f32> {
+    let (low, high) = domain.split_once("..").unwrap();
+    let inclusive = high.starts_with('=');
+    let high = high.trim_start_matches('=');
+    let (a, b): (f32, f32) = (low.parse().unwrap(), high.parse().unwrap());
+    let unit = values(n, seed, 1.0).into_iter().map(|v| (v + 1.0) / 2.0);
+    if low.contains('.') || high.contains('.') {
+        unit.map(|u| a + u * (b - a)).collect()
+    } else {
+        let span = b - a + if inclusive { 1.0 } else { 0.0 };
+        unit.map(|u| (a + (u * span).floor()).min(b)).collect()
+    }
+}
+
+/// Every sequence fixture becomes a cell (re-rolled when its name says it is unrolled, else
+/// rolled from its import at length 1) whose run over the sequence equals the whole graph.
+/// Runs after the importer and interpreter merges.
+#[test]
+fn every_sequence_fixture_rolls_and_agrees_with_the_whole_graph() {
+    use nn2py::front::onnx::{import, ImportOptions};
+    use nn2py::network::interp::{run_graph, run_sequence};
+    let mut checked = 0;
+    for dir in ["tests/fixtures/onnx", "tests/fixtures/pytorch"] {
+        let cases = std::fs::read_to_string(format!("{dir}/cases.json")).unwrap();
+        let cases: serde_json::Value = serde_json::from_str(&cases).unwrap();
+        for (name, case) in cases.as_object().unwrap() {
+            if case["kind"] != "sequence" {
+                continue;
+            }
+            let length = case["length"].as_u64().unwrap_or(10) as usize;
+            let bytes = std::fs::read(format!("{dir}/{name}.onnx")).unwrap();
+            let import_at = |t: usize| {
+                let options = ImportOptions {
+                    length: Some(t),
+                    ..ImportOptions::default()
+                };
+                import(&bytes, &options)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"))
+                    .graph
+            };
+            let full = import_at(length);
+            let cell = if name.contains("unrolled") {
+                reroll_unrolled(&full)
+            } else {
+                roll_recurrent(&import_at(1))
+            }
+            .unwrap_or_else(|e| panic!("{name}: {}", nn2py::diag::render(&e)));
+            check_cell_shape(&cell);
+            let d = full.value(full.inputs[0]).ty.shape[2];
+            let o = full.value(full.outputs[0]).ty.len() / length;
+            let model = sequence_model(cell, length, d, o);
+            let domain = case["domain"][0].as_str().unwrap();
+            for seed in 0..3 {
+                let x = f32s(&[1, length, d], sample(domain, length * d, 900 + seed));
+                let whole = arr(&run_graph(&full, std::slice::from_ref(&x)).unwrap()[0]);
+                let rolled = arr(&run_sequence(&model, &x).unwrap());
+                assert_eq!(whole.len(), rolled.len(), "{name}");
+                for (a, b) in whole.iter().zip(rolled.iter()) {
+                    assert!(
+                        (a - b).abs() <= 1e-4 * (1.0 + a.abs()),
+                        "{name}: {whole:?} vs {rolled:?}"
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 12, "only {checked} sequence fixtures checked");
+}
