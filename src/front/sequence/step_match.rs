@@ -226,8 +226,14 @@ impl Unrolled<'_> {
             };
             if !ok {
                 let states = ctx.prev.map(|p| p.1);
+                let reads_state = matches!(class, Some(Src::Prev(_) | Src::State(_)));
+                let hint = if ctx.s == 0 && reads_state {
+                    " (the first step must read a constant initial value where later steps read the previous step's state; a first step computed differently cannot be re-rolled without guessing)"
+                } else {
+                    ""
+                };
                 return Some(format!(
-                    "operand {i} is {}, where step {TEMPLATE} has {}",
+                    "operand {i} is {}, where step {TEMPLATE} has {}{hint}",
                     actual.map_or("absent".to_string(), |a| self.describe_actual(a)),
                     class
                         .as_ref()
