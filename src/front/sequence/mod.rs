@@ -14,6 +14,7 @@ mod recurrent;
 mod roll;
 mod scan;
 mod step_match;
+mod template;
 mod unrolled;
 
 use crate::diag::{Diagnose, Location};

@@ -489,6 +489,7 @@ fn check_sequence_lens(src: &Graph, step: &Step<'_>, id: Option<ValueId>) -> Res
     let Some(id) = id else {
         return Ok(());
     };
+    source_value(src, id)?;
     match src.constant(id) {
         Some(Tensor::I64(a)) if a.len() == 1 && a.iter().all(|&l| l == 1) => Ok(()),
         Some(_) | None => Err(step
