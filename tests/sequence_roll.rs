@@ -1390,19 +1390,6 @@ fn every_sequence_fixture_rolls_and_agrees_with_the_whole_graph() {
                     .graph
             };
             let full = import_at(length);
-            if name == "unrolled_slice" {
-                // Its first step computes h_0 = (x_0, x_0) by a different graph than the
-                // later steps; that it equals the general step from h = 0 is algebra, not
-                // structure, so re-rolling refuses it and says why.
-                let err = reroll_unrolled(&full).unwrap_err();
-                assert!(err.message.contains("step 0 differs"), "{}", err.message);
-                assert!(
-                    err.message.contains("constant initial value"),
-                    "{}",
-                    err.message
-                );
-                continue;
-            }
             let cell = if name.contains("unrolled") {
                 reroll_unrolled(&full)
             } else {
