@@ -1130,3 +1130,48 @@ fn int_arithmetic_matches_python() {
     assert_eq!(out, vec![Scalar::Float(-2.0), Scalar::Float(1.0)]);
     let _ = mixed[2];
 }
+
+#[test]
+fn assignments_read_their_targets_before_writing_them() {
+    let source = "program sequence forward (x)
+input x: float
+state a: float
+state b: float
+state c: bool
+state d: bool
+state m: float
+state k: int
+init {
+  a, b, c, d, m, k = 1.0, 2.0, true, false, 0.0, 3
+}
+body {
+  a, b = b, a
+  d = c and d
+  c = d or not c
+  m = max(x, 0.5, m + 1.0)
+  a = a + 1.0 if a > 2.0 else a - 1.0
+  m = 1 if c else m * 2.0
+  k = k // 2 if k > 1 else -k
+}
+output a, b, c, d, m, k
+";
+    let program = parse(source).unwrap();
+    let out = run_sequence(
+        &program,
+        &[vec![Scalar::Float(0.0)], vec![Scalar::Float(9.0)]],
+    )
+    .unwrap();
+    // Step 0: a, b = 2, 1; d = true and false = false; c = false or not true = false;
+    // m = max(0, 0.5, 1) = 1; a = 2 - 1 = 1 (2 > 2 is false); m = 1 * 2 = 2; k = 3 // 2 = 1.
+    // Step 1: a, b = 1, 1; d = false; c = false or true = true; m = max(9, 0.5, 3) = 9;
+    // a = 1 - 1 = 0; m = 1 (an int branch, promoted); k = -1.
+    let f = Scalar::Float;
+    let b = Scalar::Bool;
+    assert_eq!(
+        out,
+        vec![
+            vec![f(1.0), f(1.0), b(false), b(false), f(2.0), Scalar::Int(1)],
+            vec![f(0.0), f(1.0), b(true), b(false), f(1.0), Scalar::Int(-1)],
+        ]
+    );
+}

@@ -308,12 +308,11 @@ impl Printer {
             Expr::Unary(UnaryOp::Neg, operand) => {
                 out.push('-');
                 // `-` followed by a non-negative number would read as one negative literal.
-                let glued = match operand.as_ref() {
-                    Expr::Lit(lit @ (Literal::Int(_) | Literal::Float(_))) => {
-                        let text = literal_text(*lit);
-                        text.starts_with(|c: char| c.is_ascii_digit()) || text == "inf"
-                    }
-                    _ => false,
+                let glued = if let Expr::Lit(lit) = operand.as_ref() {
+                    let text = literal_text(*lit);
+                    text.starts_with(|c: char| c.is_ascii_digit()) || text == "inf"
+                } else {
+                    false
                 };
                 self.expr(
                     out,
