@@ -2,9 +2,15 @@
 //! and their values (by a small Python-semantics evaluator of the program IR kept here as a test
 //! oracle, against values computed by hand, and against the two real interpreters).
 
+#[path = "lower_faithful/oracle.rs"]
+mod oracle;
+
 use ndarray::{ArrayD, IxDyn};
 
 use nn2py::diag::{Diagnose, Location};
+use nn2py::lower::faithful::symbolic::{
+    add, clean_hint, element_hint, float_literal, mul, neg, sum,
+};
 use nn2py::lower::faithful::{lower, LowerErrorKind};
 use nn2py::network::{
     self, Cell, DType, Direction, Graph, Network, Op, RecurrentAttrs, SequenceModel, Tensor,
@@ -12,8 +18,9 @@ use nn2py::network::{
 };
 use nn2py::program::interp::{self as pinterp, Scalar};
 use nn2py::program::{
-    BinaryOp, Expr, Func, Literal, LoopDirection, Program, Signature, Stmt, UnaryOp, VarKind,
+    BinaryOp, Expr, Func, Literal, LoopDirection, Program, Signature, Stmt, VarId, VarKind,
 };
+use oracle::{assert_close, floats, fs, is, num, oracle_pointwise, oracle_sequence, render};
 
 // ---------------------------------------------------------------------------------------------
 // Building networks.
@@ -67,232 +74,6 @@ fn tensor_f(shape: &[usize], data: &[f32]) -> Tensor {
 
 fn tensor_i(shape: &[usize], data: &[i64]) -> Tensor {
     Tensor::I64(ArrayD::from_shape_vec(IxDyn(shape), data.to_vec()).expect("shape"))
-}
-
-// ---------------------------------------------------------------------------------------------
-// A test oracle: the program IR evaluated with Python's semantics.
-
-fn num(s: Scalar) -> f64 {
-    match s {
-        Scalar::Int(i) => i as f64,
-        Scalar::Float(f) => f,
-        Scalar::Bool(b) => panic!("arithmetic on bool {b}"),
-    }
-}
-
-fn floor_div(a: i64, b: i64) -> i64 {
-    let q = a / b;
-    if a % b != 0 && ((a < 0) != (b < 0)) {
-        q - 1
-    } else {
-        q
-    }
-}
-
-fn eval(p: &Program, env: &[Option<Scalar>], e: &Expr) -> Scalar {
-    match e {
-        Expr::Lit(Literal::Int(i)) => Scalar::Int(*i),
-        Expr::Lit(Literal::Float(f)) => Scalar::Float(*f),
-        Expr::Lit(Literal::Bool(b)) => Scalar::Bool(*b),
-        Expr::Var(v) => env[v.0 as usize].unwrap_or_else(|| panic!("{v:?} read before set")),
-        Expr::Unary(UnaryOp::Neg, a) => match eval(p, env, a) {
-            Scalar::Int(i) => Scalar::Int(-i),
-            other => Scalar::Float(-num(other)),
-        },
-        Expr::Unary(UnaryOp::Not, a) => match eval(p, env, a) {
-            Scalar::Bool(b) => Scalar::Bool(!b),
-            other => panic!("not of {other:?}"),
-        },
-        Expr::Binary(op, a, b) => {
-            let (x, y) = (eval(p, env, a), eval(p, env, b));
-            let ints = match (x, y) {
-                (Scalar::Int(i), Scalar::Int(j)) => Some((i, j)),
-                _ => None,
-            };
-            let bools = match (x, y) {
-                (Scalar::Bool(i), Scalar::Bool(j)) => Some((i, j)),
-                _ => None,
-            };
-            match op {
-                BinaryOp::Add => {
-                    ints.map_or(Scalar::Float(num(x) + num(y)), |(i, j)| Scalar::Int(i + j))
-                }
-                BinaryOp::Sub => {
-                    ints.map_or(Scalar::Float(num(x) - num(y)), |(i, j)| Scalar::Int(i - j))
-                }
-                BinaryOp::Mul => {
-                    ints.map_or(Scalar::Float(num(x) * num(y)), |(i, j)| Scalar::Int(i * j))
-                }
-                BinaryOp::Div => Scalar::Float(num(x) / num(y)),
-                BinaryOp::FloorDiv => {
-                    let (i, j) = ints.expect("int floordiv");
-                    Scalar::Int(floor_div(i, j))
-                }
-                BinaryOp::Mod => {
-                    let (i, j) = ints.expect("int mod");
-                    Scalar::Int(i - j * floor_div(i, j))
-                }
-                BinaryOp::Lt => Scalar::Bool(num(x) < num(y)),
-                BinaryOp::Le => Scalar::Bool(num(x) <= num(y)),
-                BinaryOp::Gt => Scalar::Bool(num(x) > num(y)),
-                BinaryOp::Ge => Scalar::Bool(num(x) >= num(y)),
-                BinaryOp::Eq => {
-                    Scalar::Bool(bools.map_or_else(|| num(x) == num(y), |(i, j)| i == j))
-                }
-                BinaryOp::Ne => {
-                    Scalar::Bool(bools.map_or_else(|| num(x) != num(y), |(i, j)| i != j))
-                }
-                BinaryOp::And => bools.map(|(i, j)| Scalar::Bool(i && j)).expect("bool and"),
-                BinaryOp::Or => bools.map(|(i, j)| Scalar::Bool(i || j)).expect("bool or"),
-                BinaryOp::Xor => bools.map(|(i, j)| Scalar::Bool(i != j)).expect("bool xor"),
-            }
-        }
-        Expr::Call(f, args) => {
-            let vals: Vec<Scalar> = args.iter().map(|a| eval(p, env, a)).collect();
-            let x = vals[0];
-            match f {
-                Func::Abs => match x {
-                    Scalar::Int(i) => Scalar::Int(i.abs()),
-                    other => Scalar::Float(num(other).abs()),
-                },
-                Func::Max | Func::Min => {
-                    // Python's max/min keep the first of equal candidates.
-                    let mut best = x;
-                    for &v in &vals[1..] {
-                        let better = if *f == Func::Max {
-                            num(v) > num(best)
-                        } else {
-                            num(v) < num(best)
-                        };
-                        if better {
-                            best = v;
-                        }
-                    }
-                    best
-                }
-                Func::Tanh => Scalar::Float(num(x).tanh()),
-                Func::Sigmoid => Scalar::Float(1.0 / (1.0 + (-num(x)).exp())),
-                Func::Exp => Scalar::Float(num(x).exp()),
-                Func::Float => match x {
-                    Scalar::Bool(b) => Scalar::Float(if b { 1.0 } else { 0.0 }),
-                    other => Scalar::Float(num(other)),
-                },
-                Func::Int => match x {
-                    Scalar::Bool(b) => Scalar::Int(i64::from(b)),
-                    Scalar::Int(i) => Scalar::Int(i),
-                    Scalar::Float(f) => Scalar::Int(f.trunc() as i64),
-                },
-                Func::Round => Scalar::Int(num(x).round_ties_even() as i64),
-                Func::Floor => Scalar::Int(num(x).floor() as i64),
-            }
-        }
-        Expr::Select {
-            cond,
-            then,
-            otherwise,
-        } => match eval(p, env, cond) {
-            Scalar::Bool(true) => eval(p, env, then),
-            Scalar::Bool(false) => eval(p, env, otherwise),
-            other => panic!("select on {other:?}"),
-        },
-        Expr::Lookup {
-            table,
-            index,
-            column,
-        } => {
-            let t = p.table(*table);
-            let Scalar::Int(i) = eval(p, env, index) else {
-                panic!("lookup index not int")
-            };
-            let rows = t.rows() as i64;
-            assert!((-rows..rows).contains(&i), "lookup {i} out of {rows} rows");
-            let row = if i < 0 { i + rows } else { i } as usize;
-            assert!(*column < t.columns);
-            match t.data[row * t.columns + column] {
-                Literal::Int(v) => Scalar::Int(v),
-                Literal::Float(v) => Scalar::Float(v),
-                Literal::Bool(v) => Scalar::Bool(v),
-            }
-        }
-    }
-}
-
-fn exec(p: &Program, env: &mut [Option<Scalar>], stmts: &[Stmt]) {
-    for s in stmts {
-        let Stmt::Assign { targets, values } = s;
-        let vals: Vec<Scalar> = values.iter().map(|v| eval(p, env, v)).collect();
-        for (t, v) in targets.iter().zip(vals) {
-            env[t.0 as usize] = Some(v);
-        }
-    }
-}
-
-fn oracle_pointwise(p: &Program, args: &[Vec<Scalar>]) -> Vec<Scalar> {
-    let Signature::Pointwise { arguments } = &p.signature else {
-        panic!("not pointwise")
-    };
-    let mut env = vec![None; p.vars.len()];
-    for (a, vals) in arguments.iter().zip(args) {
-        assert_eq!(a.features.len(), vals.len());
-        for (f, v) in a.features.iter().zip(vals) {
-            env[f.0 as usize] = Some(*v);
-        }
-    }
-    exec(p, &mut env, &p.body);
-    p.outputs.iter().map(|o| eval(p, &env, o)).collect()
-}
-
-fn oracle_sequence(p: &Program, steps: &[Vec<Scalar>]) -> Vec<Vec<Scalar>> {
-    let Signature::Sequence {
-        step_inputs,
-        direction,
-    } = &p.signature
-    else {
-        panic!("not a sequence")
-    };
-    let mut env = vec![None; p.vars.len()];
-    exec(p, &mut env, &p.init);
-    let mut out = vec![Vec::new(); steps.len()];
-    let order: Vec<usize> = match direction {
-        LoopDirection::Forward => (0..steps.len()).collect(),
-        LoopDirection::Reverse => (0..steps.len()).rev().collect(),
-    };
-    for t in order {
-        // Locals do not survive from one step to the next.
-        for (i, v) in p.vars.iter().enumerate() {
-            if v.kind == VarKind::Local {
-                env[i] = None;
-            }
-        }
-        for (var, x) in step_inputs.iter().zip(&steps[t]) {
-            env[var.0 as usize] = Some(*x);
-        }
-        exec(p, &mut env, &p.body);
-        out[t] = p.outputs.iter().map(|o| eval(p, &env, o)).collect();
-    }
-    out
-}
-
-fn floats(xs: &[Scalar]) -> Vec<f64> {
-    xs.iter().map(|&s| num(s)).collect()
-}
-
-fn fs(xs: &[f64]) -> Vec<Scalar> {
-    xs.iter().map(|&x| Scalar::Float(x)).collect()
-}
-
-fn is(xs: &[i64]) -> Vec<Scalar> {
-    xs.iter().map(|&x| Scalar::Int(x)).collect()
-}
-
-fn assert_close(got: &[f64], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
-    for (g, w) in got.iter().zip(want) {
-        assert!(
-            (g - w).abs() <= 1e-6 * w.abs().max(1.0),
-            "{got:?} vs {want:?}"
-        );
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -441,6 +222,14 @@ fn mlp_structure_and_values() {
     assert_eq!(count_kind(&p, VarKind::Local), 10);
     assert_eq!(p.body.len(), 10);
     assert!(p.vars.iter().any(|v| v.name == "fc1_gemm0"));
+    assert!(p.vars.iter().any(|v| v.name == "relu3"));
+    // f32 weights are written as their shortest decimal: 0.1, not 0.10000000149011612.
+    let Stmt::Assign { values, .. } = &p.body[0];
+    assert!(
+        format!("{values:?}").contains("Float(0.1)"),
+        "{}",
+        render(&p)
+    );
     for e in all_exprs(&p) {
         assert_no_trivial_products(e);
     }
@@ -953,6 +742,103 @@ fn shared_values_are_computed_once() {
         floats(&oracle_pointwise(&p, &[fs(&[2.0, -3.0])])),
         [9.0, 4.0]
     );
+}
+
+/// A counter over token embeddings whose output is the state *before* the step: y_t = h,
+/// h' = h + emb[x_t], with integer inputs.
+#[test]
+fn output_reading_the_old_state_is_bound_before_the_update() {
+    let mut g = Graph::default();
+    let x = input(&mut g, "x_t", DType::I64, &[1]);
+    let h = input(&mut g, "h", DType::F32, &[1]);
+    let emb = constf(&mut g, "emb", &[3], &[0.5, 1.0, 2.0]);
+    let e = node(
+        &mut g,
+        Op::Gather { axis: 0 },
+        &[emb, x],
+        "e",
+        ty(DType::F32, &[1]),
+    );
+    let h2 = node(&mut g, Op::Add, &[h, e], "h_next", ty(DType::F32, &[1]));
+    let y = node(&mut g, Op::Identity, &[h], "y", ty(DType::F32, &[1]));
+    g.outputs = vec![y, h2];
+    let model = SequenceModel {
+        cell: Cell {
+            step: g,
+            init: vec![tensor_f(&[1], &[0.0])],
+            direction: TimeDirection::Forward,
+        },
+        length: 3,
+        input_dim: 1,
+        output_dim: 1,
+        input_dtype: DType::I64,
+        output_dtype: DType::F32,
+    };
+    let p = lower(&Network::Sequence(model)).expect("lowers");
+    let Signature::Sequence { step_inputs, .. } = &p.signature else {
+        panic!("sequence expected")
+    };
+    assert_eq!(p.var(step_inputs[0]).ty, nn2py::program::Type::Int);
+    assert_eq!(p.tables.len(), 1);
+    let Expr::Var(out) = &p.outputs[0] else {
+        panic!("output not bound: {}", render(&p))
+    };
+    assert_eq!(p.var(*out).kind, VarKind::Local, "{}", render(&p));
+    let steps = vec![is(&[2]), is(&[0]), is(&[-2])];
+    let got: Vec<f64> = oracle_sequence(&p, &steps)
+        .iter()
+        .map(|o| num(o[0]))
+        .collect();
+    assert_eq!(got, [0.0, 2.0, 2.5]);
+}
+
+#[test]
+fn name_hints_are_short_and_safe() {
+    assert_eq!(clean_hint("/fc1/Gemm_output_0", "v"), "fc1_gemm");
+    assert_eq!(clean_hint("/relu/Relu_output_0", "v"), "relu");
+    assert_eq!(clean_hint("onnx::MatMul_12", "v"), "onnx_matmul_12");
+    assert_eq!(clean_hint("", "x"), "x");
+    assert_eq!(clean_hint("0abc", "x"), "x");
+    assert_eq!(clean_hint("a\"); import os #", "x"), "a_import_os");
+    assert!(clean_hint(&"layer_".repeat(20), "x").len() <= 24);
+    assert_eq!(element_hint("h", 1, 2), "h1");
+    assert_eq!(element_hint("fc1", 1, 2), "fc1_1");
+    assert_eq!(element_hint("y", 0, 1), "y");
+    assert_eq!(float_literal(0.1), 0.1);
+    assert_eq!(float_literal(0.1) as f32, 0.1f32);
+    assert_eq!(float_literal(-3.0e-7) as f32, -3.0e-7f32);
+}
+
+#[test]
+fn smart_constructors_fold_exactly() {
+    let x = Expr::Var(VarId(0));
+    let lit = |v: f64| Expr::Lit(Literal::Float(v));
+    assert_eq!(mul(lit(-0.0), x.clone()), lit(0.0));
+    assert_eq!(mul(x.clone(), lit(1.0)), x);
+    assert_eq!(mul(lit(-1.0), x.clone()), neg(x.clone()));
+    assert_eq!(mul(lit(0.5), lit(3.0)), lit(1.5));
+    assert_eq!(add(lit(0.5), lit(0.25)), lit(0.75));
+    // a + (-c) * x is written a - c * x.
+    assert_eq!(
+        add(lit(1.0), mul(lit(-2.0), x.clone())),
+        Expr::Binary(
+            BinaryOp::Sub,
+            Box::new(lit(1.0)),
+            Box::new(Expr::Binary(
+                BinaryOp::Mul,
+                Box::new(lit(2.0)),
+                Box::new(x.clone())
+            ))
+        )
+    );
+    assert_eq!(sum([lit(0.0), x.clone(), lit(0.0)], lit(0.0)), x);
+    assert_eq!(sum([], lit(0.0)), lit(0.0));
+    // Integer folding never overflows: the expression is kept instead.
+    let big = Expr::Lit(Literal::Int(i64::MAX));
+    assert!(matches!(
+        add(big.clone(), Expr::Lit(Literal::Int(1))),
+        Expr::Binary(..)
+    ));
 }
 
 #[test]

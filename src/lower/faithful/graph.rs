@@ -3,7 +3,7 @@
 use crate::network::{Graph, Node, Op, TensorType, Value, ValueDef, ValueId};
 use crate::program::Type;
 
-use super::symbolic::{clean_hint, Emitter, SymTensor};
+use super::symbolic::{clean_hint, float_literal, Emitter, SymTensor};
 use super::{arith, linear, reduce, shape};
 use super::{malformed, LowerError, LowerErrorKind, OpError, OpResult};
 
@@ -190,8 +190,8 @@ fn lower_node(
             let b = operand(&mut args, 1)?;
             let c = args.get_mut(2).and_then(Option::take);
             let gemm = linear::Gemm {
-                alpha: f64::from(*alpha),
-                beta: f64::from(*beta),
+                alpha: float_literal(*alpha),
+                beta: float_literal(*beta),
                 trans_a: *trans_a,
                 trans_b: *trans_b,
             };

@@ -342,7 +342,7 @@ fn literals(tensor: &Tensor) -> Vec<Expr> {
     match tensor {
         Tensor::F32(a) => a
             .iter()
-            .map(|&v| Expr::Lit(Literal::Float(f64::from(v))))
+            .map(|&v| Expr::Lit(Literal::Float(symbolic::float_literal(v))))
             .collect(),
         Tensor::I64(a) => a.iter().map(|&v| Expr::Lit(Literal::Int(v))).collect(),
         Tensor::Bool(a) => a.iter().map(|&v| Expr::Lit(Literal::Bool(v))).collect(),

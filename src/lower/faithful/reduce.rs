@@ -22,7 +22,15 @@ pub(super) fn softmax(
     if t.dtype != DType::F32 {
         return Err(unsupported(format!("Softmax of {:?} tensors", t.dtype)));
     }
-    let t = em.atomize_tensor(&format!("{hint}_in"), t);
+    let n = *t
+        .shape()
+        .get(axis)
+        .ok_or_else(|| malformed(format!("Softmax axis {axis} out of range")))?;
+    let t = if n > 1 {
+        em.atomize_tensor(&format!("{hint}_in"), t)
+    } else {
+        t
+    };
     let elems = map_lanes(&t.elems, axis, None, |lane| {
         let n = lane.len();
         if n == 1 {
@@ -86,7 +94,11 @@ pub(super) fn argmax(
         return Err(malformed("ArgMax over an empty axis"));
     }
     let ty = scalar_type(t.dtype);
-    let t = em.atomize_tensor(&format!("{hint}_in"), t);
+    let t = if n > 1 {
+        em.atomize_tensor(&format!("{hint}_in"), t)
+    } else {
+        t
+    };
     let elems = map_lanes(&t.elems, axis, Some(1), |lane| {
         if lane.len() == 1 {
             return vec![Expr::Lit(Literal::Int(0))];

@@ -114,7 +114,9 @@ pub(super) fn slice(
         }
         seen.push(axis);
         let dim = i64::try_from(dim).map_err(|_| malformed("axis too long"))?;
-        let indices: Vec<usize> = if step > 0 {
+        let indices: Vec<usize> = if dim == 0 {
+            Vec::new()
+        } else if step > 0 {
             let (start, end) = (start.clamp(0, dim), end.clamp(0, dim));
             (start..end)
                 .step_by(step as usize)
@@ -185,7 +187,26 @@ pub(super) fn gather(
         (true, Some(literals)) => Some(table(em, &data, rows, pre, post, literals, table_hint)),
         (true, None) | (false, _) => None,
     };
-    let data = if dynamic && table.is_none() && index_count > 1 {
+    // Elements picked more than once are bound first, so their computation is not repeated.
+    let repeats = if dynamic {
+        table.is_none() && index_count > 1
+    } else {
+        let mut rows_picked: Vec<i64> = indices
+            .literals()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| match l {
+                Literal::Int(v) if v < 0 => {
+                    v.saturating_add(i64::try_from(rows).unwrap_or(i64::MAX))
+                }
+                Literal::Int(v) => v,
+                Literal::Float(_) | Literal::Bool(_) => -1,
+            })
+            .collect();
+        rows_picked.sort_unstable();
+        rows_picked.windows(2).any(|w| w[0] == w[1])
+    };
+    let data = if repeats {
         em.atomize_tensor(&format!("{hint}_data"), data)
     } else {
         data

@@ -38,7 +38,7 @@ impl SymTensor {
         match tensor {
             Tensor::F32(a) => SymTensor {
                 dtype: DType::F32,
-                elems: a.mapv(|v| Expr::Lit(Literal::Float(f64::from(v)))),
+                elems: a.mapv(|v| Expr::Lit(Literal::Float(float_literal(v)))),
             },
             Tensor::I64(a) => SymTensor {
                 dtype: DType::I64,
@@ -70,6 +70,19 @@ impl SymTensor {
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// The `f64` literal for an `f32` weight: the shortest decimal that reads back as the same `f32`
+/// (`0.1` rather than `0.10000000149011612`). It differs from the `f32` by less than half an `f32`
+/// ulp and rounds back to it exactly, far inside the accepted `f32`/`f64` difference, and keeps the
+/// printed program readable. Non-finite values are kept as they are.
+pub fn float_literal(v: f32) -> f64 {
+    if v.is_finite() {
+        // Display prints the shortest representation that round-trips to the same f32.
+        v.to_string().parse::<f64>().unwrap_or(f64::from(v))
+    } else {
+        f64::from(v)
     }
 }
 
@@ -105,7 +118,8 @@ pub fn is_atomic(expr: &Expr) -> bool {
 
 /// A short identifier-like hint from an untrusted model name: runs of characters other than ASCII
 /// letters and digits become one `_`, a trailing `_output_0` (PyTorch's exporter) is dropped,
-/// letters are lowercased; `fallback` when nothing is left or the result starts with a digit.
+/// letters are lowercased, a segment repeated right after itself is dropped, at most the last
+/// 24 characters are kept; `fallback` when nothing is left or the result starts with a digit.
 pub fn clean_hint(name: &str, fallback: &str) -> String {
     let mut out = String::new();
     for c in name.chars() {
@@ -119,6 +133,15 @@ pub fn clean_hint(name: &str, fallback: &str) -> String {
     if let Some(stem) = trimmed.strip_suffix("_output_0") {
         trimmed = stem;
     }
+    // Exporters repeat the module name in the op name (`/relu/Relu`): say it once.
+    let mut parts: Vec<&str> = Vec::new();
+    for part in trimmed.split('_') {
+        if parts.last() != Some(&part) {
+            parts.push(part);
+        }
+    }
+    let joined = parts.join("_");
+    let trimmed = joined.as_str();
     // Long hints do not read better; keep the tail, which names the op in exporter names.
     let tail_start = trimmed.char_indices().rev().nth(23).map_or(0, |(i, _)| i);
     let trimmed = trimmed[tail_start..].trim_start_matches('_');
@@ -296,11 +319,11 @@ pub fn mul(a: Expr, b: Expr) -> Expr {
 /// `c * e` for a literal `c` and a non-literal `e`.
 fn scale(c: Expr, e: Expr) -> Expr {
     match c {
-        Expr::Lit(Literal::Float(v)) if v == 0.0 => Expr::Lit(Literal::Float(0.0)),
+        Expr::Lit(Literal::Float(0.0)) => Expr::Lit(Literal::Float(0.0)),
         Expr::Lit(Literal::Int(0)) => Expr::Lit(Literal::Int(0)),
-        Expr::Lit(Literal::Float(v)) if v == 1.0 => e,
+        Expr::Lit(Literal::Float(1.0)) => e,
         Expr::Lit(Literal::Int(1)) => e,
-        Expr::Lit(Literal::Float(v)) if v == -1.0 => neg(e),
+        Expr::Lit(Literal::Float(-1.0)) => neg(e),
         Expr::Lit(Literal::Int(-1)) => neg(e),
         other => binary(BinaryOp::Mul, other, e),
     }
