@@ -793,6 +793,123 @@ fn output_reading_the_old_state_is_bound_before_the_update() {
 }
 
 #[test]
+fn gemm_attributes_and_matmul_shapes() {
+    // y = 2 * A^T B + 0.5 * c with A = x reshaped [3, 1] (so A^T is [1, 3]), B [3, 2], c [2].
+    let mut g = Graph::default();
+    let x = input(&mut g, "x", DType::F32, &[3, 1]);
+    let b = constf(&mut g, "b", &[3, 2], &[1.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
+    let c = constf(&mut g, "c", &[2], &[2.0, -4.0]);
+    let op = Op::Gemm {
+        alpha: 2.0,
+        beta: 0.5,
+        trans_a: true,
+        trans_b: false,
+    };
+    let y = node(&mut g, op.clone(), &[x, b, c], "y", ty(DType::F32, &[1, 2]));
+    // Both operands computed: alpha stays outside the sum. z = 2 * x^T x2 with x2 = x * 3.
+    let three = constf(&mut g, "three", &[], &[3.0]);
+    let x2 = node(&mut g, Op::Mul, &[x, three], "x2", ty(DType::F32, &[3, 1]));
+    let z = node(&mut g, op, &[x, x2], "z", ty(DType::F32, &[1, 1]));
+    // numpy matmul: [3] @ [3, 2] -> [2] and [2, 1, 3] @ [3, 2] -> [2, 1, 2].
+    let v = node(
+        &mut g,
+        Op::Reshape { shape: vec![3] },
+        &[x],
+        "v",
+        ty(DType::F32, &[3]),
+    );
+    let w = node(&mut g, Op::MatMul, &[v, b], "w", ty(DType::F32, &[2]));
+    let xx = node(
+        &mut g,
+        Op::Concat { axis: 1 },
+        &[x, x2],
+        "xx",
+        ty(DType::F32, &[3, 2]),
+    );
+    let t = node(
+        &mut g,
+        Op::Transpose { perm: vec![1, 0] },
+        &[xx],
+        "t",
+        ty(DType::F32, &[2, 3]),
+    );
+    let t3 = node(
+        &mut g,
+        Op::Unsqueeze { axes: vec![1] },
+        &[t],
+        "t3",
+        ty(DType::F32, &[2, 1, 3]),
+    );
+    let bm = node(
+        &mut g,
+        Op::MatMul,
+        &[t3, b],
+        "bm",
+        ty(DType::F32, &[2, 1, 2]),
+    );
+    g.outputs = vec![y, z, w, bm];
+    let p = lower(&Network::Pointwise(g)).expect("lowers");
+    let x = [1.0, -2.0, 0.5];
+    let got = floats(&oracle_pointwise(&p, &[fs(&x)]));
+    let dot = |v: [f64; 3]| [v[0] + v[2], v[1] + v[2]];
+    let xb = dot(x);
+    let x3 = x.map(|e| 3.0 * e);
+    let x3b = dot(x3);
+    let zz: f64 = 2.0 * x.iter().zip(&x3).map(|(a, b)| a * b).sum::<f64>();
+    let want = [
+        2.0 * xb[0] + 1.0,
+        2.0 * xb[1] - 2.0,
+        zz,
+        xb[0],
+        xb[1],
+        xb[0],
+        xb[1],
+        x3b[0],
+        x3b[1],
+    ];
+    assert_close(&got, &want);
+    // alpha is folded into the constant B: one product per nonzero weight, none outside the sum.
+    let Stmt::Assign { values, .. } = &p.body[0];
+    assert_eq!(muls(&values[0]), 2, "{}", render(&p));
+    assert!(
+        matches!(&values[0], Expr::Binary(BinaryOp::Add, ..)),
+        "{}",
+        render(&p)
+    );
+}
+
+#[test]
+fn casts_between_all_types() {
+    let mut g = Graph::default();
+    let x = input(&mut g, "x", DType::F32, &[1, 3]);
+    let f3 = ty(DType::F32, &[1, 3]);
+    let i3 = ty(DType::I64, &[1, 3]);
+    let b3 = ty(DType::Bool, &[1, 3]);
+    let cast = |to| Op::Cast { to };
+    let xb = node(&mut g, cast(DType::Bool), &[x], "xb", b3.clone());
+    let xbi = node(&mut g, cast(DType::I64), &[xb], "xbi", i3.clone());
+    let xi = node(&mut g, cast(DType::I64), &[x], "xi", i3.clone());
+    let xib = node(&mut g, cast(DType::Bool), &[xi], "xib", b3);
+    let xibf = node(&mut g, cast(DType::F32), &[xib], "xibf", f3.clone());
+    let xif = node(&mut g, cast(DType::F32), &[xi], "xif", f3);
+    g.outputs = vec![xbi, xibf, xif];
+    let p = lower(&Network::Pointwise(g)).expect("lowers");
+    let got = oracle_pointwise(&p, &[fs(&[0.0, -2.7, 0.4])]);
+    let want = [
+        Scalar::Int(0),
+        Scalar::Int(1),
+        Scalar::Int(1),
+        Scalar::Float(0.0),
+        Scalar::Float(1.0),
+        Scalar::Float(0.0),
+        Scalar::Float(0.0),
+        Scalar::Float(-2.0),
+        Scalar::Float(0.0),
+    ];
+    assert_eq!(got, want, "{}", render(&p));
+}
+
+#[test]
 fn name_hints_are_short_and_safe() {
     assert_eq!(clean_hint("/fc1/Gemm_output_0", "v"), "fc1_gemm");
     assert_eq!(clean_hint("/relu/Relu_output_0", "v"), "relu");
