@@ -79,6 +79,19 @@ fn tensor_i(shape: &[usize], data: &[i64]) -> Tensor {
 // ---------------------------------------------------------------------------------------------
 // Structure helpers.
 
+/// Lowers a network and checks the program against the program IR's verifier and its text form
+/// (printing then parsing gives the same program).
+fn lower_checked(network: &Network) -> Result<Program, nn2py::lower::faithful::LowerError> {
+    let program = lower(network)?;
+    if let Err(e) = nn2py::program::verify::verify(&program) {
+        panic!("{e}\n{}", render(&program));
+    }
+    let text = nn2py::program::text::print(&program);
+    let parsed = nn2py::program::text::parse(&text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+    assert_eq!(parsed, program, "text round trip\n{text}");
+    Ok(program)
+}
+
 fn all_exprs(p: &Program) -> Vec<&Expr> {
     let mut out = Vec::new();
     for Stmt::Assign { values, .. } in p.init.iter().chain(&p.body) {
@@ -202,7 +215,7 @@ fn mlp_by_hand(x: &[f64]) -> Vec<f64> {
 
 #[test]
 fn mlp_structure_and_values() {
-    let p = lower(&Network::Pointwise(mlp())).expect("lowers");
+    let p = lower_checked(&Network::Pointwise(mlp())).expect("lowers");
     let Signature::Pointwise { arguments } = &p.signature else {
         panic!("pointwise expected")
     };
@@ -243,7 +256,7 @@ fn mlp_structure_and_values() {
     }
     assert_eq!(
         p,
-        lower(&Network::Pointwise(mlp())).expect("lowers"),
+        lower_checked(&Network::Pointwise(mlp())).expect("lowers"),
         "deterministic"
     );
 }
@@ -284,7 +297,7 @@ fn embedding_argmax(select_last_index: bool) -> Graph {
 
 #[test]
 fn embedding_lookup_and_argmax() {
-    let p = lower(&Network::Pointwise(embedding_argmax(false))).expect("lowers");
+    let p = lower_checked(&Network::Pointwise(embedding_argmax(false))).expect("lowers");
     assert_eq!(p.tables.len(), 1);
     assert_eq!(p.tables[0].rows(), 5);
     assert_eq!(p.tables[0].columns, 3);
@@ -310,7 +323,7 @@ fn embedding_lookup_and_argmax() {
     for (x, want) in cases {
         assert_eq!(oracle_pointwise(&p, &[is(&x)]), is(&want), "tokens {x:?}");
     }
-    let last = lower(&Network::Pointwise(embedding_argmax(true))).expect("lowers");
+    let last = lower_checked(&Network::Pointwise(embedding_argmax(true))).expect("lowers");
     assert_eq!(oracle_pointwise(&last, &[is(&[2, 4])]), is(&[2, 1]));
 }
 
@@ -326,7 +339,7 @@ fn softmax_values() {
         ty(DType::F32, &[1, 3]),
     );
     g.outputs.push(s);
-    let p = lower(&Network::Pointwise(g)).expect("lowers");
+    let p = lower_checked(&Network::Pointwise(g)).expect("lowers");
     let exps = all_exprs(&p)
         .into_iter()
         .filter(|e| matches!(e, Expr::Call(Func::Exp, _)))
@@ -392,7 +405,7 @@ fn linear_rnn_by_hand(xs: &[f64], reverse: bool) -> Vec<f64> {
 #[test]
 fn linear_rnn_cell() {
     let model = linear_rnn(TimeDirection::Forward);
-    let p = lower(&Network::Sequence(model)).expect("lowers");
+    let p = lower_checked(&Network::Sequence(model)).expect("lowers");
     let Signature::Sequence {
         step_inputs,
         direction,
@@ -448,7 +461,7 @@ fn linear_rnn_cell() {
 
 #[test]
 fn reverse_cell() {
-    let p = lower(&Network::Sequence(linear_rnn(TimeDirection::Reverse))).expect("lowers");
+    let p = lower_checked(&Network::Sequence(linear_rnn(TimeDirection::Reverse))).expect("lowers");
     let Signature::Sequence { direction, .. } = &p.signature else {
         panic!("sequence expected")
     };
@@ -550,7 +563,7 @@ fn gru_by_hand(xs: &[f64]) -> Vec<f64> {
 
 #[test]
 fn gru_like_cell() {
-    let p = lower(&Network::Sequence(gru_like())).expect("lowers");
+    let p = lower_checked(&Network::Sequence(gru_like())).expect("lowers");
     let calls = |f: Func| {
         p.body
             .iter()
@@ -606,7 +619,7 @@ fn int_arith() -> Graph {
 
 #[test]
 fn int_arithmetic_truncates_toward_zero() {
-    let p = lower(&Network::Pointwise(int_arith())).expect("lowers");
+    let p = lower_checked(&Network::Pointwise(int_arith())).expect("lowers");
     let Signature::Pointwise { arguments } = &p.signature else {
         panic!("pointwise expected")
     };
@@ -688,7 +701,7 @@ fn shape_ops_emit_no_code() {
         ty(DType::F32, &[4, 3]),
     );
     g.outputs.push(c);
-    let p = lower(&Network::Pointwise(g)).expect("lowers");
+    let p = lower_checked(&Network::Pointwise(g)).expect("lowers");
     assert!(p.body.is_empty());
     // x = [[a0 a1 a2], [a3 a4 a5]]; t = [[a0 a3], [a1 a4], [a2 a5]] (as r); s = rows 2, 0:
     // [[a2 a5], [a0 a3]]; gather columns 1, -1, 0: [[a5 a5 a2], [a3 a3 a0]].
@@ -718,7 +731,7 @@ fn gather_with_computed_index_and_data_selects() {
         ty(DType::F32, &[1, 1]),
     );
     g.outputs.push(picked);
-    let p = lower(&Network::Pointwise(g)).expect("lowers");
+    let p = lower_checked(&Network::Pointwise(g)).expect("lowers");
     assert!(p.tables.is_empty());
     let x = [1.0, -2.0, 4.0];
     for (index, want) in [(0, 2.0), (1, -4.0), (2, 8.0), (-1, 8.0), (-3, 2.0)] {
@@ -736,7 +749,7 @@ fn shared_values_are_computed_once() {
     let s = node(&mut g, Op::Add, &[x, one], "s", ty(DType::F32, &[1, 2]));
     let y = node(&mut g, Op::Mul, &[s, s], "y", ty(DType::F32, &[1, 2]));
     g.outputs.push(y);
-    let p = lower(&Network::Pointwise(g)).expect("lowers");
+    let p = lower_checked(&Network::Pointwise(g)).expect("lowers");
     assert_eq!(p.body.len(), 2, "{:?}", p.body);
     assert_eq!(
         floats(&oracle_pointwise(&p, &[fs(&[2.0, -3.0])])),
@@ -774,7 +787,7 @@ fn output_reading_the_old_state_is_bound_before_the_update() {
         input_dtype: DType::I64,
         output_dtype: DType::F32,
     };
-    let p = lower(&Network::Sequence(model)).expect("lowers");
+    let p = lower_checked(&Network::Sequence(model)).expect("lowers");
     let Signature::Sequence { step_inputs, .. } = &p.signature else {
         panic!("sequence expected")
     };
@@ -848,7 +861,7 @@ fn gemm_attributes_and_matmul_shapes() {
         ty(DType::F32, &[2, 1, 2]),
     );
     g.outputs = vec![y, z, w, bm];
-    let p = lower(&Network::Pointwise(g)).expect("lowers");
+    let p = lower_checked(&Network::Pointwise(g)).expect("lowers");
     let x = [1.0, -2.0, 0.5];
     let got = floats(&oracle_pointwise(&p, &[fs(&x)]));
     let dot = |v: [f64; 3]| [v[0] + v[2], v[1] + v[2]];
@@ -893,7 +906,7 @@ fn casts_between_all_types() {
     let xibf = node(&mut g, cast(DType::F32), &[xib], "xibf", f3.clone());
     let xif = node(&mut g, cast(DType::F32), &[xi], "xif", f3);
     g.outputs = vec![xbi, xibf, xif];
-    let p = lower(&Network::Pointwise(g)).expect("lowers");
+    let p = lower_checked(&Network::Pointwise(g)).expect("lowers");
     let got = oracle_pointwise(&p, &[fs(&[0.0, -2.7, 0.4])]);
     let want = [
         Scalar::Int(0),
@@ -907,6 +920,25 @@ fn casts_between_all_types() {
         Scalar::Float(0.0),
     ];
     assert_eq!(got, want, "{}", render(&p));
+}
+
+/// Golden text of the programs of three networks, in `snapshots/`.
+#[test]
+fn program_snapshots() {
+    let cases = [
+        ("mlp", Network::Pointwise(mlp())),
+        (
+            "embedding_argmax",
+            Network::Pointwise(embedding_argmax(false)),
+        ),
+        ("gru_like", Network::Sequence(gru_like())),
+    ];
+    for (name, network) in cases {
+        let text = nn2py::program::text::print(&lower_checked(&network).expect("lowers"));
+        insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!(format!("lower_faithful__{name}"), text);
+        });
+    }
 }
 
 #[test]
@@ -1064,7 +1096,7 @@ fn pointwise_programs_match_the_network_interpreter() {
             .iter()
             .flat_map(to_scalars)
             .collect();
-        let p = lower(&Network::Pointwise(graph)).expect("lowers");
+        let p = lower_checked(&Network::Pointwise(graph)).expect("lowers");
         let args: Vec<Vec<Scalar>> = inputs.iter().map(to_scalars).collect();
         let got = pinterp::run_pointwise(&p, &args).expect("program runs");
         assert_scalars_close(&got, &want);
@@ -1086,7 +1118,7 @@ fn sequence_programs_match_the_network_interpreter() {
     ] {
         let x = tensor_f(&[1, xs.len(), 1], &xs);
         let want = to_scalars(&network::interp::run_sequence(&model, &x).expect("network runs"));
-        let p = lower(&Network::Sequence(model)).expect("lowers");
+        let p = lower_checked(&Network::Sequence(model)).expect("lowers");
         let steps: Vec<Vec<Scalar>> = xs
             .iter()
             .map(|&v| vec![Scalar::Float(f64::from(v))])

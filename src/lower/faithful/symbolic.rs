@@ -238,7 +238,8 @@ impl<'a> Emitter<'a> {
     }
 }
 
-/// `a + b`, folding literals and dropping an added zero; `a + (-c)` is written `a - c`.
+/// `a + b`, folding literals and dropping an added zero; `a + (-c)` is written `a - c` and
+/// `(-c) + b` is written `b - c`.
 pub fn add(a: Expr, b: Expr) -> Expr {
     match (&a, &b) {
         (Expr::Lit(Literal::Float(x)), Expr::Lit(Literal::Float(y))) => {
@@ -252,7 +253,11 @@ pub fn add(a: Expr, b: Expr) -> Expr {
         (_, _) if is_zero(&a) => b,
         (_, _) => match split_negation(b) {
             (true, magnitude) => binary(BinaryOp::Sub, a, magnitude),
-            (false, b) => binary(BinaryOp::Add, a, b),
+            // `-m + b` is exactly `b - m`: IEEE addition commutes.
+            (false, b) => match split_negation(a) {
+                (true, magnitude) => binary(BinaryOp::Sub, b, magnitude),
+                (false, a) => binary(BinaryOp::Add, a, b),
+            },
         },
     }
 }
