@@ -7,7 +7,8 @@ use crate::program::{BinaryOp, Expr, Func, Literal, Type};
 
 use super::graph::is_numeric;
 use super::symbolic::{
-    add, binary, call, div, element_hint, mul, neg, scalar_type, select, sub, Emitter, SymTensor,
+    add, binary, bool_of, call, div, element_hint, float, float_of, int, int_of, mul, neg,
+    scalar_type, select, sub, Emitter, SymTensor,
 };
 use super::{malformed, unsupported, OpResult};
 
@@ -122,25 +123,25 @@ pub(super) fn elementwise(
 pub(super) fn int_div(em: &mut Emitter<'_>, a: Expr, b: Expr, hint: &str) -> Expr {
     let floordiv = |x: Expr, y: Expr| binary(BinaryOp::FloorDiv, x, y);
     let negative = |x: Expr| binary(BinaryOp::Lt, x, Expr::Lit(Literal::Int(0)));
-    match (&a, &b) {
-        (Expr::Lit(Literal::Int(x)), Expr::Lit(Literal::Int(y))) => match x.checked_div(*y) {
-            // Rust's `/` on integers truncates toward zero, as ONNX does.
-            Some(q) => Expr::Lit(Literal::Int(q)),
-            None => floordiv(a, b),
-        },
-        (_, Expr::Lit(Literal::Int(1))) => a,
-        (_, Expr::Lit(Literal::Int(y))) if *y > 0 => {
-            let y = *y;
+    if let (Some(x), Some(y)) = (int_of(&a), int_of(&b)) {
+        // Rust's `/` on integers truncates toward zero, as ONNX does.
+        if let Some(q) = x.checked_div(y) {
+            return int(q);
+        }
+    }
+    match int_of(&b) {
+        Some(1) => a,
+        Some(y) if y > 0 => {
             let a = em.atomize(&format!("{hint}_n"), Type::Int, a);
             // a < 0: trunc(a / y) = -((-a) // y); otherwise plain floor division.
             select(
                 negative(a.clone()),
-                neg(floordiv(neg(a.clone()), Expr::Lit(Literal::Int(y)))),
-                floordiv(a, Expr::Lit(Literal::Int(y))),
+                neg(floordiv(neg(a.clone()), int(y))),
+                floordiv(a, int(y)),
             )
         }
-        (_, Expr::Lit(Literal::Int(y))) if *y < 0 && *y != i64::MIN => {
-            let m = Expr::Lit(Literal::Int(-*y));
+        Some(y) if y < 0 && y != i64::MIN => {
+            let m = int(-y);
             let a = em.atomize(&format!("{hint}_n"), Type::Int, a);
             // b < 0: trunc(a / b) = (-a) // |b| for a < 0, and -(a // |b|) otherwise.
             select(
@@ -149,7 +150,7 @@ pub(super) fn int_div(em: &mut Emitter<'_>, a: Expr, b: Expr, hint: &str) -> Exp
                 neg(floordiv(a, m)),
             )
         }
-        (_, _) => {
+        Some(_) | None => {
             let a = em.atomize(&format!("{hint}_n"), Type::Int, a);
             let b = em.atomize(&format!("{hint}_d"), Type::Int, b);
             let q = em.local(
@@ -182,10 +183,14 @@ pub(super) fn abs(t: SymTensor) -> OpResult<SymTensor> {
     if !is_numeric(scalar_type(t.dtype)) {
         return Err(unsupported(format!("Abs of {:?} tensors", t.dtype)));
     }
-    Ok(map(t, |e| match e {
-        Expr::Lit(Literal::Float(v)) => Expr::Lit(Literal::Float(v.abs())),
-        Expr::Lit(Literal::Int(v)) if v != i64::MIN => Expr::Lit(Literal::Int(v.abs())),
-        other => call(Func::Abs, vec![other]),
+    Ok(map(t, |e| {
+        if let Some(v) = float_of(&e) {
+            float(v.abs())
+        } else if let Some(v) = int_of(&e).and_then(i64::checked_abs) {
+            int(v)
+        } else {
+            call(Func::Abs, vec![e])
+        }
     }))
 }
 
@@ -200,15 +205,14 @@ pub(super) fn nonlinear(
 ) -> OpResult<SymTensor> {
     let ty = scalar_type(t.dtype);
     let out = match (f, ty) {
-        (Nonlinear::Relu, Type::Float) => map(t, |e| match e {
-            Expr::Lit(Literal::Float(v)) => {
-                Expr::Lit(Literal::Float(if v > 0.0 { v } else { 0.0 }))
-            }
-            other => call(Func::Max, vec![Expr::Lit(Literal::Float(0.0)), other]),
+        // Python's `max(0.0, v)` keeps 0.0 unless `v > 0.0`, which also settles NaN.
+        (Nonlinear::Relu, Type::Float) => map(t, |e| match float_of(&e) {
+            Some(v) => float(if v > 0.0 { v } else { 0.0 }),
+            None => call(Func::Max, vec![float(0.0), e]),
         }),
-        (Nonlinear::Relu, Type::Int) => map(t, |e| match e {
-            Expr::Lit(Literal::Int(v)) => Expr::Lit(Literal::Int(v.max(0))),
-            other => call(Func::Max, vec![Expr::Lit(Literal::Int(0)), other]),
+        (Nonlinear::Relu, Type::Int) => map(t, |e| match int_of(&e) {
+            Some(v) => int(v.max(0)),
+            None => call(Func::Max, vec![int(0), e]),
         }),
         (Nonlinear::Exp, Type::Float) => map(t, |e| call(Func::Exp, vec![e])),
         (Nonlinear::Tanh, Type::Float) => map(t, |e| call(Func::Tanh, vec![e])),
@@ -231,33 +235,33 @@ pub(super) fn cast(t: SymTensor, to: DType) -> SymTensor {
 
 fn cast_scalar(e: Expr, from: DType, to: DType) -> Expr {
     const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
-    match (from, to, e) {
-        (DType::F32, DType::F32, e)
-        | (DType::I64, DType::I64, e)
-        | (DType::Bool, DType::Bool, e) => e,
-        (DType::F32, DType::I64, Expr::Lit(Literal::Float(v)))
-            if v.is_finite() && v.abs() < LIMIT =>
-        {
-            Expr::Lit(Literal::Int(v.trunc() as i64))
-        }
-        (DType::F32, DType::I64, e) => call(Func::Int, vec![e]),
-        (DType::F32, DType::Bool, Expr::Lit(Literal::Float(v))) => {
-            Expr::Lit(Literal::Bool(v != 0.0))
-        }
-        (DType::F32, DType::Bool, e) => binary(BinaryOp::Ne, e, Expr::Lit(Literal::Float(0.0))),
+    match (from, to) {
+        (DType::F32, DType::F32) | (DType::I64, DType::I64) | (DType::Bool, DType::Bool) => e,
+        (DType::F32, DType::I64) => match float_of(&e) {
+            Some(v) if v.is_finite() && v.abs() < LIMIT => int(v.trunc() as i64),
+            Some(_) | None => call(Func::Int, vec![e]),
+        },
+        (DType::F32, DType::Bool) => match float_of(&e) {
+            Some(v) => Expr::Lit(Literal::Bool(v != 0.0)),
+            None => binary(BinaryOp::Ne, e, float(0.0)),
+        },
         // Rust's `as f64` rounds to nearest, ties to even, exactly as Python's `float(int)`.
-        (DType::I64, DType::F32, Expr::Lit(Literal::Int(v))) => Expr::Lit(Literal::Float(v as f64)),
-        (DType::I64, DType::F32, e) => call(Func::Float, vec![e]),
-        (DType::I64, DType::Bool, Expr::Lit(Literal::Int(v))) => Expr::Lit(Literal::Bool(v != 0)),
-        (DType::I64, DType::Bool, e) => binary(BinaryOp::Ne, e, Expr::Lit(Literal::Int(0))),
-        (DType::Bool, DType::F32, Expr::Lit(Literal::Bool(v))) => {
-            Expr::Lit(Literal::Float(if v { 1.0 } else { 0.0 }))
-        }
-        (DType::Bool, DType::F32, e) => call(Func::Float, vec![e]),
-        (DType::Bool, DType::I64, Expr::Lit(Literal::Bool(v))) => {
-            Expr::Lit(Literal::Int(i64::from(v)))
-        }
-        (DType::Bool, DType::I64, e) => call(Func::Int, vec![e]),
+        (DType::I64, DType::F32) => match int_of(&e) {
+            Some(v) => float(v as f64),
+            None => call(Func::Float, vec![e]),
+        },
+        (DType::I64, DType::Bool) => match int_of(&e) {
+            Some(v) => Expr::Lit(Literal::Bool(v != 0)),
+            None => binary(BinaryOp::Ne, e, int(0)),
+        },
+        (DType::Bool, DType::F32) => match bool_of(&e) {
+            Some(v) => float(if v { 1.0 } else { 0.0 }),
+            None => call(Func::Float, vec![e]),
+        },
+        (DType::Bool, DType::I64) => match bool_of(&e) {
+            Some(v) => int(i64::from(v)),
+            None => call(Func::Int, vec![e]),
+        },
     }
 }
 

@@ -8,7 +8,7 @@ use ndarray::{concatenate, ArrayView, Axis, IxDyn};
 use crate::network::DType;
 use crate::program::{BinaryOp, Expr, Literal, Table, TableId, Type};
 
-use super::symbolic::{binary, element_hint, scalar_type, select, Emitter, SymTensor};
+use super::symbolic::{binary, element_hint, int, int_of, scalar_type, select, Emitter, SymTensor};
 use super::{malformed, OpResult};
 
 /// Row-major reshape to `shape`, which must have the same element count.
@@ -215,29 +215,23 @@ pub(super) fn gather(
     let mut picks = Vec::with_capacity(index_count);
     for (i, e) in indices.to_vec().into_iter().enumerate() {
         let idx_hint = element_hint(&format!("{hint}_idx"), i, index_count);
-        picks.push(match e {
-            Expr::Lit(Literal::Int(v)) => {
-                let rows_i = i64::try_from(rows).map_err(|_| malformed("axis too long"))?;
-                let r = if v < 0 { v + rows_i } else { v };
-                if !(0..rows_i).contains(&r) {
-                    return Err(malformed(format!(
-                        "Gather index {v} out of range for axis of length {rows}"
-                    )));
-                }
-                Pick::Row(r as usize)
+        let pick = if let Some(v) = int_of(&e) {
+            let rows_i = i64::try_from(rows).map_err(|_| malformed("axis too long"))?;
+            let r = if v < 0 { v + rows_i } else { v };
+            if !(0..rows_i).contains(&r) {
+                return Err(malformed(format!(
+                    "Gather index {v} out of range for axis of length {rows}"
+                )));
             }
-            other => match table {
-                Some(_) => Pick::Lookup(em.atomize(&idx_hint, Type::Int, other)),
-                None => {
-                    let m = Expr::Lit(Literal::Int(
-                        i64::try_from(rows).map_err(|_| malformed("axis too long"))?,
-                    ));
-                    // Python's `%` wraps an index in [-rows, rows) onto [0, rows) as ONNX does.
-                    let j = em.local(&idx_hint, Type::Int, binary(BinaryOp::Mod, other, m));
-                    Pick::Select(j)
-                }
-            },
-        });
+            Pick::Row(r as usize)
+        } else if table.is_some() {
+            Pick::Lookup(em.atomize(&idx_hint, Type::Int, e))
+        } else {
+            let m = int(i64::try_from(rows).map_err(|_| malformed("axis too long"))?);
+            // Python's `%` wraps an index in [-rows, rows) onto [0, rows) as ONNX does.
+            Pick::Select(em.local(&idx_hint, Type::Int, binary(BinaryOp::Mod, e, m)))
+        };
+        picks.push(pick);
     }
     let mut out = Vec::with_capacity(pre * index_count * post);
     for p in 0..pre {

@@ -63,13 +63,7 @@ impl SymTensor {
 
     /// The literals of all elements in row-major order, or `None` if any element is not a literal.
     pub fn literals(&self) -> Option<Vec<Literal>> {
-        self.elems
-            .iter()
-            .map(|e| match e {
-                Expr::Lit(l) => Some(*l),
-                _ => None,
-            })
-            .collect()
+        self.elems.iter().map(as_literal).collect()
     }
 }
 
@@ -238,46 +232,106 @@ impl<'a> Emitter<'a> {
     }
 }
 
+/// The literal an expression is, if it is one.
+pub fn as_literal(e: &Expr) -> Option<Literal> {
+    match e {
+        Expr::Lit(l) => Some(*l),
+        Expr::Var(_)
+        | Expr::Unary(..)
+        | Expr::Binary(..)
+        | Expr::Call(..)
+        | Expr::Select { .. }
+        | Expr::Lookup { .. } => None,
+    }
+}
+
+/// The value of a float literal.
+pub fn float_of(e: &Expr) -> Option<f64> {
+    match as_literal(e)? {
+        Literal::Float(v) => Some(v),
+        Literal::Int(_) | Literal::Bool(_) => None,
+    }
+}
+
+/// The value of an integer literal.
+pub fn int_of(e: &Expr) -> Option<i64> {
+    match as_literal(e)? {
+        Literal::Int(v) => Some(v),
+        Literal::Float(_) | Literal::Bool(_) => None,
+    }
+}
+
+/// The value of a boolean literal.
+pub fn bool_of(e: &Expr) -> Option<bool> {
+    match as_literal(e)? {
+        Literal::Bool(v) => Some(v),
+        Literal::Float(_) | Literal::Int(_) => None,
+    }
+}
+
+/// A float literal.
+pub fn float(v: f64) -> Expr {
+    Expr::Lit(Literal::Float(v))
+}
+
+/// An integer literal.
+pub fn int(v: i64) -> Expr {
+    Expr::Lit(Literal::Int(v))
+}
+
+/// Two literals of one type folded with `on_float` or `on_int`, which return `None` where
+/// folding would not give what the program computes (overflow, division by zero).
+fn fold(
+    a: &Expr,
+    b: &Expr,
+    on_float: impl Fn(f64, f64) -> Option<f64>,
+    on_int: impl Fn(i64, i64) -> Option<i64>,
+) -> Option<Expr> {
+    if let (Some(x), Some(y)) = (float_of(a), float_of(b)) {
+        return on_float(x, y).map(float);
+    }
+    if let (Some(x), Some(y)) = (int_of(a), int_of(b)) {
+        return on_int(x, y).map(int);
+    }
+    None
+}
+
 /// `a + b`, folding literals and dropping an added zero; `a + (-c)` is written `a - c` and
 /// `(-c) + b` is written `b - c`.
 pub fn add(a: Expr, b: Expr) -> Expr {
-    match (&a, &b) {
-        (Expr::Lit(Literal::Float(x)), Expr::Lit(Literal::Float(y))) => {
-            Expr::Lit(Literal::Float(x + y))
-        }
-        (Expr::Lit(Literal::Int(x)), Expr::Lit(Literal::Int(y))) => match x.checked_add(*y) {
-            Some(v) => Expr::Lit(Literal::Int(v)),
-            None => binary(BinaryOp::Add, a, b),
-        },
-        (_, _) if is_zero(&b) => a,
-        (_, _) if is_zero(&a) => b,
-        (_, _) => match split_negation(b) {
-            (true, magnitude) => binary(BinaryOp::Sub, a, magnitude),
-            // `-m + b` is exactly `b - m`: IEEE addition commutes.
-            (false, b) => match split_negation(a) {
-                (true, magnitude) => binary(BinaryOp::Sub, b, magnitude),
-                (false, a) => binary(BinaryOp::Add, a, b),
-            },
+    if let Some(v) = fold(&a, &b, |x, y| Some(x + y), i64::checked_add) {
+        return v;
+    }
+    if is_zero(&b) {
+        return a;
+    }
+    if is_zero(&a) {
+        return b;
+    }
+    match split_negation(b) {
+        (true, magnitude) => binary(BinaryOp::Sub, a, magnitude),
+        // `-m + b` is exactly `b - m`: IEEE addition commutes.
+        (false, b) => match split_negation(a) {
+            (true, magnitude) => binary(BinaryOp::Sub, b, magnitude),
+            (false, a) => binary(BinaryOp::Add, a, b),
         },
     }
 }
 
 /// `a - b`, folding literals and dropping a subtracted zero; `a - (-c)` is written `a + c`.
 pub fn sub(a: Expr, b: Expr) -> Expr {
-    match (&a, &b) {
-        (Expr::Lit(Literal::Float(x)), Expr::Lit(Literal::Float(y))) => {
-            Expr::Lit(Literal::Float(x - y))
-        }
-        (Expr::Lit(Literal::Int(x)), Expr::Lit(Literal::Int(y))) => match x.checked_sub(*y) {
-            Some(v) => Expr::Lit(Literal::Int(v)),
-            None => binary(BinaryOp::Sub, a, b),
-        },
-        (_, _) if is_zero(&b) => a,
-        (_, _) if is_zero(&a) => neg(b),
-        (_, _) => match split_negation(b) {
-            (true, magnitude) => binary(BinaryOp::Add, a, magnitude),
-            (false, b) => binary(BinaryOp::Sub, a, b),
-        },
+    if let Some(v) = fold(&a, &b, |x, y| Some(x - y), i64::checked_sub) {
+        return v;
+    }
+    if is_zero(&b) {
+        return a;
+    }
+    if is_zero(&a) {
+        return neg(b);
+    }
+    match split_negation(b) {
+        (true, magnitude) => binary(BinaryOp::Add, a, magnitude),
+        (false, b) => binary(BinaryOp::Sub, a, b),
     }
 }
 
@@ -287,74 +341,89 @@ pub fn sub(a: Expr, b: Expr) -> Expr {
 fn split_negation(e: Expr) -> (bool, Expr) {
     match e {
         Expr::Unary(UnaryOp::Neg, inner) => (true, *inner),
-        Expr::Lit(Literal::Float(v)) if v < 0.0 => (true, Expr::Lit(Literal::Float(-v))),
-        Expr::Lit(Literal::Int(v)) if v < 0 && v != i64::MIN => (true, Expr::Lit(Literal::Int(-v))),
-        Expr::Binary(BinaryOp::Mul, c, rest) => match *c {
-            Expr::Lit(Literal::Float(v)) if v < 0.0 => (
-                true,
-                binary(BinaryOp::Mul, Expr::Lit(Literal::Float(-v)), *rest),
-            ),
-            Expr::Lit(Literal::Int(v)) if v < 0 && v != i64::MIN => (
-                true,
-                binary(BinaryOp::Mul, Expr::Lit(Literal::Int(-v)), *rest),
-            ),
-            c => (false, Expr::Binary(BinaryOp::Mul, Box::new(c), rest)),
+        Expr::Lit(l) => match magnitude_if_negative(l) {
+            Some(m) => (true, Expr::Lit(m)),
+            None => (false, Expr::Lit(l)),
         },
-        other => (false, other),
+        Expr::Binary(BinaryOp::Mul, c, rest) => {
+            match as_literal(&c).and_then(magnitude_if_negative) {
+                Some(m) => (true, binary(BinaryOp::Mul, Expr::Lit(m), *rest)),
+                None => (false, Expr::Binary(BinaryOp::Mul, c, rest)),
+            }
+        }
+        e @ (Expr::Var(_)
+        | Expr::Unary(UnaryOp::Not, _)
+        | Expr::Binary(..)
+        | Expr::Call(..)
+        | Expr::Select { .. }
+        | Expr::Lookup { .. }) => (false, e),
+    }
+}
+
+/// `-l` for a negative number literal `l` whose negation is exact.
+fn magnitude_if_negative(l: Literal) -> Option<Literal> {
+    match l {
+        Literal::Float(v) if v < 0.0 => Some(Literal::Float(-v)),
+        Literal::Int(v) if v < 0 => v.checked_neg().map(Literal::Int),
+        Literal::Float(_) | Literal::Int(_) | Literal::Bool(_) => None,
     }
 }
 
 /// `a * b` with a literal factor written first; a zero factor gives zero, a factor of one or
 /// minus one gives the other operand or its negation.
 pub fn mul(a: Expr, b: Expr) -> Expr {
-    match (&a, &b) {
-        (Expr::Lit(Literal::Float(x)), Expr::Lit(Literal::Float(y))) => {
-            Expr::Lit(Literal::Float(x * y))
-        }
-        (Expr::Lit(Literal::Int(x)), Expr::Lit(Literal::Int(y))) => match x.checked_mul(*y) {
-            Some(v) => Expr::Lit(Literal::Int(v)),
-            None => binary(BinaryOp::Mul, a, b),
-        },
-        (Expr::Lit(_), _) => scale(a, b),
-        (_, Expr::Lit(_)) => scale(b, a),
-        (_, _) => binary(BinaryOp::Mul, a, b),
+    if let Some(v) = fold(&a, &b, |x, y| Some(x * y), i64::checked_mul) {
+        return v;
+    }
+    match (as_literal(&a), as_literal(&b)) {
+        (Some(c), _) => scale(c, b),
+        (None, Some(c)) => scale(c, a),
+        (None, None) => binary(BinaryOp::Mul, a, b),
     }
 }
 
-/// `c * e` for a literal `c` and a non-literal `e`.
-fn scale(c: Expr, e: Expr) -> Expr {
+/// `c * e` for a literal `c`.
+fn scale(c: Literal, e: Expr) -> Expr {
     match c {
-        Expr::Lit(Literal::Float(0.0)) => Expr::Lit(Literal::Float(0.0)),
-        Expr::Lit(Literal::Int(0)) => Expr::Lit(Literal::Int(0)),
-        Expr::Lit(Literal::Float(1.0)) => e,
-        Expr::Lit(Literal::Int(1)) => e,
-        Expr::Lit(Literal::Float(-1.0)) => neg(e),
-        Expr::Lit(Literal::Int(-1)) => neg(e),
-        other => binary(BinaryOp::Mul, other, e),
+        Literal::Float(0.0) => float(0.0),
+        Literal::Int(0) => int(0),
+        Literal::Float(1.0) => e,
+        Literal::Int(1) => e,
+        Literal::Float(-1.0) => neg(e),
+        Literal::Int(-1) => neg(e),
+        Literal::Float(_) | Literal::Int(_) | Literal::Bool(_) => {
+            binary(BinaryOp::Mul, Expr::Lit(c), e)
+        }
     }
 }
 
 /// True division `a / b` of floats, folding literals (never a division by zero) and `a / 1`.
 pub fn div(a: Expr, b: Expr) -> Expr {
-    match (&a, &b) {
-        (Expr::Lit(Literal::Float(x)), Expr::Lit(Literal::Float(y))) if *y != 0.0 => {
-            Expr::Lit(Literal::Float(x / y))
-        }
-        (_, Expr::Lit(Literal::Float(y))) if *y == 1.0 => a,
-        (_, _) => binary(BinaryOp::Div, a, b),
+    if let Some(v) = fold(&a, &b, |x, y| (y != 0.0).then(|| x / y), |_, _| None) {
+        return v;
     }
+    if float_of(&b) == Some(1.0) {
+        return a;
+    }
+    binary(BinaryOp::Div, a, b)
 }
 
-/// `-a`, folding literals and double negation.
+/// `-a`, folding number literals and double negation.
 pub fn neg(a: Expr) -> Expr {
     match a {
-        Expr::Lit(Literal::Float(x)) => Expr::Lit(Literal::Float(-x)),
+        Expr::Lit(Literal::Float(x)) => float(-x),
         Expr::Lit(Literal::Int(x)) => match x.checked_neg() {
-            Some(v) => Expr::Lit(Literal::Int(v)),
+            Some(v) => int(v),
             None => Expr::Unary(UnaryOp::Neg, Box::new(a)),
         },
         Expr::Unary(UnaryOp::Neg, inner) => *inner,
-        other => Expr::Unary(UnaryOp::Neg, Box::new(other)),
+        e @ (Expr::Lit(Literal::Bool(_))
+        | Expr::Var(_)
+        | Expr::Unary(UnaryOp::Not, _)
+        | Expr::Binary(..)
+        | Expr::Call(..)
+        | Expr::Select { .. }
+        | Expr::Lookup { .. }) => Expr::Unary(UnaryOp::Neg, Box::new(e)),
     }
 }
 
