@@ -6,7 +6,10 @@
 //! fresh `Local`, and elementwise chains stay inline up to [`symbolic::INLINE_LIMIT`] nodes or
 //! until a value is read twice. Weights that are exactly zero are dropped from sums and a weight of
 //! one is not written. Literal-only arithmetic is folded in `f64`, which is what the program would
-//! compute at run time (the network computes in `f32`; that difference is accepted).
+//! compute at run time (the network computes in `f32`; that difference is accepted). An `f32`
+//! weight is written as the shortest decimal that reads back as the same `f32`
+//! ([`symbolic::float_literal`]). Integer division truncates toward zero, written exactly with
+//! Python's floor division; a `Gather` with a computed index into a constant becomes a table lookup.
 //!
 //! The pieces are public so that readable lowerings can fall back to them per part:
 //! [`lower_graph`] evaluates a graph on symbolic operands and appends its statements to a block
@@ -20,8 +23,6 @@ mod linear;
 mod reduce;
 mod shape;
 pub mod symbolic;
-
-use std::fmt;
 
 use crate::diag::{Diagnose, Location, NodeRef};
 use crate::network::{DType, Graph, Network, Node, SequenceModel, Tensor, TimeDirection};
@@ -48,8 +49,11 @@ pub enum LowerErrorKind {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct LowerError {
+    /// What went wrong, for callers that react differently (a readable lowering may fall back).
     pub kind: LowerErrorKind,
+    /// The explanation shown to the user.
     pub message: String,
+    /// The node or value concerned, or [`Location::Unknown`] for the network as a whole.
     pub location: Location,
 }
 
@@ -96,12 +100,6 @@ impl LowerError {
 pub(crate) struct OpError {
     pub kind: LowerErrorKind,
     pub message: String,
-}
-
-impl fmt::Display for OpError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
 }
 
 /// The result of lowering one op.
@@ -264,7 +262,7 @@ fn lower_sequence(model: &SequenceModel) -> Result<Program, LowerError> {
             init_targets.push(var);
             vars.push(var);
         }
-        init_values.extend(literals(init));
+        init_values.extend(SymTensor::constant(init).to_vec());
         let elems = vars.iter().map(|&v| Expr::Var(v)).collect();
         operands.push(
             SymTensor::from_vec(value.ty.dtype, &value.ty.shape, elems).ok_or_else(|| {
@@ -335,18 +333,6 @@ fn lower_sequence(model: &SequenceModel) -> Result<Program, LowerError> {
         direction,
     };
     Ok(program)
-}
-
-/// The elements of a constant as literals, in row-major order.
-fn literals(tensor: &Tensor) -> Vec<Expr> {
-    match tensor {
-        Tensor::F32(a) => a
-            .iter()
-            .map(|&v| Expr::Lit(Literal::Float(symbolic::float_literal(v))))
-            .collect(),
-        Tensor::I64(a) => a.iter().map(|&v| Expr::Lit(Literal::Int(v))).collect(),
-        Tensor::Bool(a) => a.iter().map(|&v| Expr::Lit(Literal::Bool(v))).collect(),
-    }
 }
 
 /// True when `expr` reads a `State` variable.

@@ -20,7 +20,9 @@ pub const INLINE_LIMIT: usize = 8;
 /// Invariant: every element has the program type [`scalar_type`]`(dtype)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SymTensor {
+    /// The network element type.
     pub dtype: DType,
+    /// One scalar expression per element, in the value's shape.
     pub elems: ArrayD<Expr>,
 }
 
@@ -160,7 +162,9 @@ pub fn element_hint(base: &str, index: usize, count: usize) -> String {
 
 /// Appends statements to one block of a program.
 pub struct Emitter<'a> {
+    /// The program that owns the variables and tables the statements use.
     pub program: &'a mut Program,
+    /// The block statements are appended to.
     pub stmts: &'a mut Vec<Stmt>,
 }
 
