@@ -25,10 +25,8 @@ mod shape;
 pub mod symbolic;
 
 use crate::diag::{Diagnose, Location, NodeRef};
-use crate::network::{DType, Graph, Network, Node, SequenceModel, Tensor, TimeDirection};
-use crate::program::{
-    Argument, Expr, Literal, LoopDirection, Program, Signature, Stmt, VarId, VarKind,
-};
+use crate::network::{DType, Graph, Network, Node, SequenceModel, TimeDirection};
+use crate::program::{Argument, Expr, LoopDirection, Program, Signature, Stmt, VarId, VarKind};
 
 pub use graph::lower_graph;
 pub use symbolic::{scalar_type, Emitter, SymTensor};
