@@ -1,8 +1,9 @@
 //! Literal text: numbers as Python reads them back exactly, and escaped docstring text.
 
-/// Python's `repr` of a finite, non-negative double: the shortest digits that read back as
-/// the same double, in fixed notation for exponents -4..16 and scientific otherwise, always
-/// with a `.` or an exponent so that it stays a float.
+/// Python's `repr` of a finite, non-negative double (as `ruff format` writes it: no `+` in
+/// the exponent): the shortest digits that read back as the same double, in fixed notation
+/// for exponents -4..16 and scientific otherwise, always with a `.` or an exponent so that it
+/// stays a float.
 ///
 /// Infinite, NaN and negative values are the caller's (they print as `math.inf`, `math.nan`
 /// and a unary minus); given one, this prints the absolute value's digits or `inf`/`nan`.
@@ -26,7 +27,8 @@ pub(crate) fn float_repr(value: f64) -> String {
     }
     if point <= -4 || point > 16 {
         let (head, tail) = digits.split_at(1);
-        let sign = if exponent < 0 { '-' } else { '+' };
+        // Python's repr writes `e+16`; `ruff format` normalizes it to `e16`, same value.
+        let sign = if exponent < 0 { "-" } else { "" };
         let magnitude = exponent.unsigned_abs();
         if tail.is_empty() {
             format!("{head}e{sign}{magnitude:02}")
@@ -94,11 +96,11 @@ mod tests {
             (0.00001, "1e-05"),
             (0.000012345, "1.2345e-05"),
             (1e15, "1000000000000000.0"),
-            (1e16, "1e+16"),
-            (1.2345e16, "1.2345e+16"),
+            (1e16, "1e16"),
+            (1.2345e16, "1.2345e16"),
             (123456789.125, "123456789.125"),
             (1e-300, "1e-300"),
-            (f64::MAX, "1.7976931348623157e+308"),
+            (f64::MAX, "1.7976931348623157e308"),
             (5e-324, "5e-324"),
             (0.30000000000000004, "0.30000000000000004"),
             (9007199254740993.0, "9007199254740992.0"),

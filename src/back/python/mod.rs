@@ -5,7 +5,8 @@
 //! of per-step outputs out), `predict(a, b, ...)` for pointwise programs. Its text is exactly
 //! what `ruff format` would make of it and passes `ruff check` with the default rules.
 //!
-//! Passes, one per file: [`names`] allocates every identifier, [`precedence`] turns program
+//! Passes, one per file: [`names`] allocates every identifier, [`tidy`] rewrites expressions
+//! into the exact equivalents a reader (and `ruff check`) expects, [`precedence`] turns program
 //! expressions into Python expressions with the parentheses precedence needs, [`writer`]
 //! assembles the module's statements, [`layout`] breaks them across lines as ruff does, using
 //! the document printer in [`doc`]; [`literal`] prints numbers and docstring text.
@@ -19,6 +20,7 @@ mod literal;
 mod names;
 mod precedence;
 mod syntax;
+mod tidy;
 mod writer;
 
 use crate::diag::{Diagnose, Location};
@@ -67,5 +69,23 @@ impl Diagnose for PythonError {
 /// the wrong number of arguments, assign a different number of values than targets, or hold
 /// a table whose data does not fill its rows.
 pub fn write_module(program: &Program, header: &Header) -> Result<String, PythonError> {
-    writer::write(program, header)
+    // Expressions from large models nest deeply (sums of thousands of terms) and the passes
+    // recurse over them, so they run on a thread with a stack sized for that.
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("nn2py-python".to_string())
+            .stack_size(WRITER_STACK_BYTES)
+            .spawn_scoped(scope, || writer::write(program, header))
+            .map_err(|error| {
+                PythonError::new(
+                    format!("cannot start the Python writer: {error}"),
+                    Location::Unknown,
+                )
+            })?
+            .join()
+            .map_err(|_| PythonError::new("the Python writer failed", Location::Unknown))?
+    })
 }
+
+/// Stack for the writer thread: room for expression trees tens of thousands deep.
+const WRITER_STACK_BYTES: usize = 512 * 1024 * 1024;

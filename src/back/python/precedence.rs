@@ -9,6 +9,7 @@
 //! with a boolean literal (`x == True`) prints as the boolean itself or its negation.
 
 use super::syntax::{Precedence, PyBinary, PyExpr, PyUnary};
+use super::tidy::type_of;
 use super::PythonError;
 use crate::diag::Location;
 use crate::program::{BinaryOp, Expr, Func, Literal, Program, TableId, Type, UnaryOp, VarId};
@@ -33,16 +34,53 @@ pub(crate) struct Lowering<'a> {
 const EXP_SAFE_LIMIT: f64 = 709.0;
 
 impl Lowering<'_> {
-    /// The Python form of `expr`.
+    /// `x == x` and the like, which linters reject, as a NaN test (`tidy` has folded the
+    /// cases that are constant).
+    fn self_comparison(&mut self, op: BinaryOp, operand: &Expr) -> Result<PyExpr, PythonError> {
+        let reflexive = matches!(op, BinaryOp::Eq | BinaryOp::Le | BinaryOp::Ge);
+        if !reflexive && !matches!(op, BinaryOp::Ne | BinaryOp::Xor) {
+            return Ok(PyExpr::Number("False".to_string()));
+        }
+        self.uses.math = true;
+        let test = PyExpr::call(PyExpr::attr("math", "isnan"), vec![self.lower(operand)?]);
+        Ok(if reflexive {
+            PyExpr::Unary(PyUnary::Not, Box::new(test))
+        } else {
+            test
+        })
+    }
+
+    /// `a < b and b < c` as the chained comparison `a < b < c`, which evaluates `b` once
+    /// and is what linters ask for.
+    fn comparison_chain(&mut self, left: &Expr, right: &Expr) -> Result<Option<PyExpr>, PythonError> {
+        let (Expr::Binary(first, a, b), Expr::Binary(second, b2, c)) = (left, right) else {
+            return Ok(None);
+        };
+        if !is_comparison(*first) || !is_comparison(*second) || b != b2 {
+            return Ok(None);
+        }
+        let operand = |lowering: &mut Self, e: &Expr| -> Result<PyExpr, PythonError> {
+            Ok(parenthesize(lowering.lower(e)?, Precedence::Additive))
+        };
+        let (a, b, c) = (operand(self, a)?, operand(self, b)?, operand(self, c)?);
+        let inner = PyExpr::Binary(comparison(*first), Box::new(a), Box::new(b));
+        Ok(Some(PyExpr::Binary(comparison(*second), Box::new(inner), Box::new(c))))
+    }
+
+    /// The Python form of `expr` (which [`super::tidy`] has tidied).
     ///
     /// Errors on handles outside the program and on calls with the wrong number of arguments.
     pub(crate) fn expr(&mut self, expr: &Expr) -> Result<PyExpr, PythonError> {
+        self.lower(expr)
+    }
+
+    fn lower(&mut self, expr: &Expr) -> Result<PyExpr, PythonError> {
         match expr {
             Expr::Lit(literal) => Ok(self.literal(*literal, false)),
             Expr::Var(id) => Ok(PyExpr::Name(self.var_name(*id)?.to_string())),
             Expr::Unary(UnaryOp::Neg, operand) => self.negate(operand),
             Expr::Unary(UnaryOp::Not, operand) => {
-                let operand = self.expr(operand)?;
+                let operand = self.lower(operand)?;
                 Ok(PyExpr::Unary(
                     PyUnary::Not,
                     Box::new(parenthesize(operand, Precedence::Not)),
@@ -55,9 +93,12 @@ impl Lowering<'_> {
                 then,
                 otherwise,
             } => {
-                let body = parenthesize(self.expr(then)?, Precedence::Or);
-                let test = parenthesize(self.expr(cond)?, Precedence::Or);
-                let orelse = parenthesize(self.expr(otherwise)?, Precedence::Conditional);
+                if let Some(rewritten) = min_max_select(cond, then, otherwise) {
+                    return self.lower(&rewritten);
+                }
+                let body = parenthesize(self.lower(then)?, Precedence::Or);
+                let test = parenthesize(self.lower(cond)?, Precedence::Or);
+                let orelse = parenthesize(self.lower(otherwise)?, Precedence::Conditional);
                 Ok(PyExpr::If {
                     body: Box::new(body),
                     test: Box::new(test),
@@ -77,7 +118,7 @@ impl Lowering<'_> {
                         Location::Value(self.program.tables[table.0 as usize].name.clone()),
                     ));
                 }
-                let index = self.expr(index)?;
+                let index = self.lower(index)?;
                 let row = PyExpr::Subscript(Box::new(PyExpr::Name(name)), Box::new(index));
                 Ok(PyExpr::Subscript(
                     Box::new(row),
@@ -144,7 +185,7 @@ impl Lowering<'_> {
         if let Expr::Lit(literal @ (Literal::Int(_) | Literal::Float(_))) = operand {
             return Ok(self.literal(*literal, true));
         }
-        let operand = self.expr(operand)?;
+        let operand = self.lower(operand)?;
         // `--x` is legal but reads like a typo: keep `-(-x)`.
         let operand = if operand.precedence() <= Precedence::Unary {
             PyExpr::Paren(Box::new(operand))
@@ -172,17 +213,29 @@ impl Lowering<'_> {
             BinaryOp::And => PyBinary::And,
             BinaryOp::Or => PyBinary::Or,
         };
+        if is_comparison(op) {
+            if let (Expr::Var(a), Expr::Var(b)) = (left, right) {
+                if a == b {
+                    return self.self_comparison(op, left);
+                }
+            }
+        }
         if matches!(py_op, PyBinary::Eq | PyBinary::Ne) {
             if let Some(folded) = self.boolean_comparison(py_op, left, right)? {
                 return Ok(folded);
             }
         }
+        if op == BinaryOp::And {
+            if let Some(chain) = self.comparison_chain(left, right)? {
+                return Ok(chain);
+            }
+        }
         let (py_op, right) = match (py_op, self.fold_negative(right)) {
             (PyBinary::Add, Some(positive)) => (PyBinary::Sub, positive?),
             (PyBinary::Sub, Some(positive)) => (PyBinary::Add, positive?),
-            _ => (py_op, self.expr(right)?),
+            _ => (py_op, self.lower(right)?),
         };
-        let left = self.expr(left)?;
+        let left = self.lower(left)?;
         let precedence = py_op.precedence();
         let (left_min, right_min) = match py_op {
             PyBinary::And | PyBinary::Or => (precedence, precedence),
@@ -217,7 +270,7 @@ impl Lowering<'_> {
             {
                 Some(Ok(self.literal(*literal, true)))
             }
-            Expr::Unary(UnaryOp::Neg, operand) => Some(self.expr(operand)),
+            Expr::Unary(UnaryOp::Neg, operand) => Some(self.lower(operand)),
             _ => None,
         }
     }
@@ -242,8 +295,8 @@ impl Lowering<'_> {
                 if result { "True" } else { "False" }.to_string(),
             )));
         }
-        if self.type_of(other) == Some(Type::Bool) {
-            let other = self.expr(other)?;
+        if type_of(self.program, other) == Some(Type::Bool) {
+            let other = self.lower(other)?;
             return Ok(Some(if keep {
                 other
             } else {
@@ -255,8 +308,8 @@ impl Lowering<'_> {
         }
         let as_int = |value: bool| PyExpr::Number(if value { "1" } else { "0" }.to_string());
         let (left, right) = match (left, right) {
-            (_, Expr::Lit(Literal::Bool(value))) => (self.expr(left)?, as_int(*value)),
-            (Expr::Lit(Literal::Bool(value)), _) => (as_int(*value), self.expr(right)?),
+            (_, Expr::Lit(Literal::Bool(value))) => (self.lower(left)?, as_int(*value)),
+            (Expr::Lit(Literal::Bool(value)), _) => (as_int(*value), self.lower(right)?),
             _ => return Ok(None),
         };
         Ok(Some(PyExpr::Binary(
@@ -276,11 +329,11 @@ impl Lowering<'_> {
                         Location::Unknown,
                     )),
                     // `max(x)` would iterate over `x`: one argument is the value itself.
-                    [single] => self.expr(single),
+                    [single] => self.lower(single),
                     many => {
                         let args = many
                             .iter()
-                            .map(|arg| self.expr(arg))
+                            .map(|arg| self.lower(arg))
                             .collect::<Result<Vec<_>, _>>()?;
                         Ok(PyExpr::call(PyExpr::name(builtin), args))
                     }
@@ -319,52 +372,64 @@ impl Lowering<'_> {
                 Location::Unknown,
             ));
         };
-        let arg = self.expr(arg)?;
+        let arg = self.lower(arg)?;
         Ok(PyExpr::call(name, vec![arg]))
-    }
-
-    /// The type of an expression where it can be told from its form.
-    fn type_of(&self, expr: &Expr) -> Option<Type> {
-        match expr {
-            Expr::Lit(literal) => Some(literal.ty()),
-            Expr::Var(id) => self.program.vars.get(id.0 as usize).map(|var| var.ty),
-            Expr::Unary(UnaryOp::Neg, operand) => self.type_of(operand),
-            Expr::Unary(UnaryOp::Not, _) => Some(Type::Bool),
-            Expr::Binary(op, left, right) => match op {
-                BinaryOp::Div => Some(Type::Float),
-                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::FloorDiv | BinaryOp::Mod => {
-                    numeric(self.type_of(left)?, self.type_of(right)?)
-                }
-                BinaryOp::Lt
-                | BinaryOp::Le
-                | BinaryOp::Gt
-                | BinaryOp::Ge
-                | BinaryOp::Eq
-                | BinaryOp::Ne
-                | BinaryOp::And
-                | BinaryOp::Or
-                | BinaryOp::Xor => Some(Type::Bool),
-            },
-            Expr::Call(func, args) => match func {
-                Func::Float | Func::Tanh | Func::Sigmoid | Func::Exp => Some(Type::Float),
-                Func::Int | Func::Round | Func::Floor => Some(Type::Int),
-                Func::Abs | Func::Max | Func::Min => {
-                    let mut types = args.iter().map(|arg| self.type_of(arg));
-                    let first = types.next()??;
-                    types.try_fold(first, |acc, ty| numeric(acc, ty?))
-                }
-            },
-            Expr::Select { then, .. } => self.type_of(then),
-            Expr::Lookup { table, .. } => self.program.tables.get(table.0 as usize).map(|t| t.ty),
-        }
     }
 }
 
-fn numeric(left: Type, right: Type) -> Option<Type> {
-    match (left, right) {
-        (Type::Float, Type::Float | Type::Int) | (Type::Int, Type::Float) => Some(Type::Float),
-        (Type::Int, Type::Int) => Some(Type::Int),
-        (Type::Bool, _) | (_, Type::Bool) => None,
+fn is_comparison(op: BinaryOp) -> bool {
+    matches!(
+        op,
+        BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Xor
+    )
+}
+
+/// The Python operator of a comparison (`Xor` of booleans is `!=`).
+fn comparison(op: BinaryOp) -> PyBinary {
+    match op {
+        BinaryOp::Lt => PyBinary::Lt,
+        BinaryOp::Le => PyBinary::Le,
+        BinaryOp::Gt => PyBinary::Gt,
+        BinaryOp::Ge => PyBinary::Ge,
+        BinaryOp::Eq => PyBinary::Eq,
+        BinaryOp::Ne
+        | BinaryOp::Xor
+        | BinaryOp::Add
+        | BinaryOp::Sub
+        | BinaryOp::Mul
+        | BinaryOp::Div
+        | BinaryOp::FloorDiv
+        | BinaryOp::Mod
+        | BinaryOp::And
+        | BinaryOp::Or => PyBinary::Ne,
+    }
+}
+
+/// `a if a > b else b` and its variants, which linters want as `max`/`min`: the strict
+/// forms are exactly Python's `max`/`min` with the arguments in the right order (ties and
+/// NaN keep the first argument); the others become `b if not a >= b else a`.
+fn min_max_select(cond: &Expr, then: &Expr, otherwise: &Expr) -> Option<Expr> {
+    let Expr::Binary(op, l, r) = cond else {
+        return None;
+    };
+    let (l, r) = (l.as_ref(), r.as_ref());
+    let same_order = then == l && otherwise == r;
+    let swapped = then == r && otherwise == l;
+    if !same_order && !swapped {
+        return None;
+    }
+    let call = |func, first: &Expr, second: &Expr| Expr::Call(func, vec![first.clone(), second.clone()]);
+    match (op, same_order) {
+        (BinaryOp::Gt, true) => Some(call(Func::Max, r, l)),
+        (BinaryOp::Lt, true) => Some(call(Func::Min, r, l)),
+        (BinaryOp::Gt, false) => Some(call(Func::Min, l, r)),
+        (BinaryOp::Lt, false) => Some(call(Func::Max, l, r)),
+        (BinaryOp::Ge | BinaryOp::Le, _) => Some(Expr::Select {
+            cond: Box::new(Expr::Unary(UnaryOp::Not, Box::new(cond.clone()))),
+            then: Box::new(otherwise.clone()),
+            otherwise: Box::new(then.clone()),
+        }),
+        _ => None,
     }
 }
 

@@ -9,10 +9,11 @@ use super::literal::{escape_docstring_line, float_repr};
 use super::names::Names;
 use super::precedence::{Lowering, Uses};
 use super::syntax::{PyExpr, PyStmt};
+use super::tidy::tidy_program;
 use super::{Header, PythonError};
 use crate::diag::Location;
 use crate::program::{
-    Expr, Literal, LoopDirection, Program, Signature, Stmt, Table, VarId, VarKind,
+    Expr, Literal, LoopDirection, Program, Signature, Stmt, Table, VarId,
 };
 
 const SIGMOID_HELPER: &str = "\
@@ -34,6 +35,8 @@ def _exp(x):
 /// Writes the whole module; see [`super::write_module`].
 pub(crate) fn write(program: &Program, header: &Header) -> Result<String, PythonError> {
     check_handles(program)?;
+    let tidied = tidy_program(program);
+    let program = &tidied;
     let usage = Usage::of(program);
     usage.check_bound(program)?;
 
@@ -44,8 +47,8 @@ pub(crate) fn write(program: &Program, header: &Header) -> Result<String, Python
         .iter()
         .enumerate()
         .map(|(index, var)| {
-            let unused = var.kind != VarKind::Input && !usage.read.contains(&index);
-            if unused {
+            // Inputs too: an unread input is unpacked from a tuple, where linters want it marked.
+            if !usage.read.contains(&index) {
                 names.unused_variable(&var.name, "v")
             } else {
                 names.variable(&var.name, "v")
@@ -70,12 +73,14 @@ pub(crate) fn write(program: &Program, header: &Header) -> Result<String, Python
         uses.math = true;
     }
 
+    // One blank line after the docstring and after the import when a table follows (as
+    // ruff's formatter and import sorter want), two before each function.
     let mut out = docstring(header);
     if uses.math {
         out.push_str("\nimport math\n");
     }
-    for (index, (rows, name)) in rows.iter().zip(&table_names).enumerate() {
-        out.push_str(if index == 0 { "\n\n" } else { "\n" });
+    for (rows, name) in rows.iter().zip(&table_names) {
+        out.push('\n');
         write_table(&mut out, name, rows);
     }
     for helper in [(uses.sigmoid, SIGMOID_HELPER), (uses.exp, EXP_HELPER)] {
