@@ -147,34 +147,31 @@ impl Workspace {
         path
     }
 
-    /// Checks that every module is already formatted and lints clean.
+    /// Checks that every module is already formatted and lints clean (ruff's defaults).
     fn check_ruff(&self) {
-        for path in &self.files {
-            let format = Command::new("ruff")
-                .args(["format", "--diff", "--no-cache", "--isolated"])
-                .arg(path)
-                .output()
-                .expect("run ruff format");
-            assert!(
-                format.status.success(),
-                "ruff format would change {}:\n{}{}",
-                path.display(),
-                String::from_utf8_lossy(&format.stdout),
-                String::from_utf8_lossy(&format.stderr)
-            );
-            let check = Command::new("ruff")
-                .args(["check", "--no-cache", "--isolated", "--quiet"])
-                .arg(path)
-                .output()
-                .expect("run ruff check");
-            assert!(
-                check.status.success(),
-                "ruff check fails on {}:\n{}{}",
-                path.display(),
-                String::from_utf8_lossy(&check.stdout),
-                String::from_utf8_lossy(&check.stderr)
-            );
-        }
+        let format = Command::new("ruff")
+            .args(["format", "--diff", "--no-cache", "--isolated"])
+            .arg(self.dir.path())
+            .output()
+            .expect("run ruff format");
+        assert!(
+            format.status.success(),
+            "ruff format would change modules:\n{}{}",
+            String::from_utf8_lossy(&format.stdout),
+            String::from_utf8_lossy(&format.stderr)
+        );
+        let check = Command::new("ruff")
+            .args(["check", "--no-cache", "--isolated", "--quiet"])
+            .arg(self.dir.path())
+            .output()
+            .expect("run ruff check");
+        assert!(
+            check.status.success(),
+            "ruff check fails:\n{}{}",
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&check.stderr)
+        );
+        assert!(!self.files.is_empty());
     }
 }
 
@@ -788,15 +785,38 @@ impl Generator<'_> {
                 call(if self.rng.below(2) == 0 { Func::Max } else { Func::Min }, args)
             }
             6 => neg(self.expr(d)),
-            7 => select(
-                bin(BinaryOp::Gt, self.expr(d), self.expr(d)),
-                self.expr(d),
-                self.expr(d),
-            ),
+            7 => select(self.condition(d.min(3)), self.expr(d), self.expr(d)),
             8 => lookup(self.table, int(self.rng.below(3) as i64), self.rng.below(2)),
             9 => call(Func::Sigmoid, vec![self.expr(d)]),
             10 => self.sum_of_products(),
             _ => call(Func::Abs, vec![self.expr(d)]),
+        }
+    }
+
+    fn condition(&mut self, depth: usize) -> Expr {
+        let compare = [
+            BinaryOp::Lt,
+            BinaryOp::Le,
+            BinaryOp::Gt,
+            BinaryOp::Ge,
+            BinaryOp::Eq,
+            BinaryOp::Ne,
+        ];
+        if depth == 0 {
+            let op = compare[self.rng.below(compare.len())];
+            return bin(op, self.expr(1), self.expr(1));
+        }
+        let d = depth - 1;
+        match self.rng.below(6) {
+            0 => bin(BinaryOp::And, self.condition(d), self.condition(d)),
+            1 => bin(BinaryOp::Or, self.condition(d), self.condition(d)),
+            2 => bin(BinaryOp::Xor, self.condition(d), self.condition(d)),
+            3 => not(self.condition(d)),
+            4 => bin(BinaryOp::Eq, self.condition(d), self.condition(d)),
+            _ => {
+                let op = compare[self.rng.below(compare.len())];
+                bin(op, self.expr(d), self.expr(d))
+            }
         }
     }
 
@@ -866,7 +886,10 @@ fn evaluate(program: &Program, steps: &[Vec<f64>]) -> Vec<Vec<f64>> {
             Expr::Lit(Literal::Int(v)) => *v as f64,
             Expr::Lit(Literal::Bool(v)) => f64::from(u8::from(*v)),
             Expr::Var(id) => env[id.0 as usize],
-            Expr::Unary(_, operand) => -eval(program, env, operand),
+            Expr::Unary(UnaryOp::Neg, operand) => -eval(program, env, operand),
+            Expr::Unary(UnaryOp::Not, operand) => {
+                f64::from(u8::from(eval(program, env, operand) == 0.0))
+            }
             Expr::Binary(op, left, right) => {
                 let (a, b) = (eval(program, env, left), eval(program, env, right));
                 match op {
@@ -874,7 +897,14 @@ fn evaluate(program: &Program, steps: &[Vec<f64>]) -> Vec<Vec<f64>> {
                     BinaryOp::Sub => a - b,
                     BinaryOp::Mul => a * b,
                     BinaryOp::Div => a / b,
+                    BinaryOp::Lt => f64::from(u8::from(a < b)),
+                    BinaryOp::Le => f64::from(u8::from(a <= b)),
                     BinaryOp::Gt => f64::from(u8::from(a > b)),
+                    BinaryOp::Ge => f64::from(u8::from(a >= b)),
+                    BinaryOp::Eq => f64::from(u8::from(a == b)),
+                    BinaryOp::Ne | BinaryOp::Xor => f64::from(u8::from(a != b)),
+                    BinaryOp::And => f64::from(u8::from(a != 0.0 && b != 0.0)),
+                    BinaryOp::Or => f64::from(u8::from(a != 0.0 || b != 0.0)),
                     other => panic!("not generated: {other:?}"),
                 }
             }
@@ -987,10 +1017,19 @@ fn generated_programs_are_ruff_clean_and_compute_the_right_values() {
         Shape { inputs: 30, states: 30, locals: 2, depth: 2, terms: 3, name_length: 20 },
         Shape { inputs: 4, states: 3, locals: 6, depth: 5, terms: 20, name_length: 60 },
     ];
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    // NN2PY_FUZZ_ROUNDS runs more rounds of every shape (one seed per run: NN2PY_FUZZ_SEED).
+    let rounds = std::env::var("NN2PY_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let seed = std::env::var("NN2PY_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x9e37_79b9_7f4a_7c15u64);
+    let mut rng = Rng(seed);
     let mut ws = Workspace::new();
     let mut cases = Vec::new();
-    for (index, shape) in shapes.iter().cycle().take(shapes.len() * 3).enumerate() {
+    for (index, shape) in shapes.iter().cycle().take(shapes.len() * rounds).enumerate() {
         let program = generated_program(&mut rng, *shape);
         let module = write_module(&program, &header()).expect("write");
         let path = ws.add(&format!("generated_{index}"), &module);

@@ -196,36 +196,36 @@ impl Layout {
     }
 
     /// Brackets around content that breaks inside them (`parenthesized`). Directly inside
-    /// optional parentheses, the brackets are measured expanded so that breaking them does
-    /// not force the optional parentheses.
+    /// optional parentheses, the content is measured expanded so that breaking it does not
+    /// force the optional parentheses; the brackets themselves must still fit.
     fn parenthesized(&mut self, left: &str, content: impl FnOnce(&mut Self), right: &str) {
         let fits_expanded = match self.level {
             Level::Expression(Some(id)) => Some(id),
             Level::Expression(None) | Level::Statement | Level::Parenthesized => None,
         };
-        if let Some(id) = fits_expanded {
-            self.doc.push(Element::StartFitsExpanded {
-                condition: Some(Condition {
-                    mode: Mode::Flat,
-                    group: Some(id),
-                }),
-                propagate: false,
-            });
-        }
         self.with_level(Level::Parenthesized, |layout| {
-            layout.start_group(None);
             layout.doc.text(left);
+            if let Some(id) = fits_expanded {
+                layout.doc.push(Element::StartFitsExpanded {
+                    condition: Some(Condition {
+                        mode: Mode::Flat,
+                        group: Some(id),
+                    }),
+                    propagate: false,
+                });
+            }
+            layout.start_group(None);
             layout.doc.push(Element::StartIndent);
             layout.doc.line(Line::Soft);
             content(layout);
             layout.doc.push(Element::EndIndent);
             layout.doc.line(Line::Soft);
-            layout.doc.text(right);
             layout.doc.push(Element::EndGroup);
+            if fits_expanded.is_some() {
+                layout.doc.push(Element::EndFitsExpanded);
+            }
+            layout.doc.text(right);
         });
-        if fits_expanded.is_some() {
-            self.doc.push(Element::EndFitsExpanded);
-        }
     }
 
     /// A group only where breaks are possible (`in_parentheses_only_group`).
