@@ -965,17 +965,21 @@ fn evaluate(program: &Program, steps: &[Vec<f64>]) -> Vec<Vec<f64>> {
             }
         }
     }
-    let Signature::Sequence {
-        step_inputs,
-        direction,
-    } = &program.signature
-    else {
-        panic!("generated programs are sequences");
+    let (step_inputs, direction) = match &program.signature {
+        Signature::Sequence {
+            step_inputs,
+            direction,
+        } => (step_inputs.clone(), *direction),
+        // A pointwise program is one step whose inputs are all the features, in order.
+        Signature::Pointwise { arguments } => (
+            arguments.iter().flat_map(|a| a.features.clone()).collect(),
+            LoopDirection::Forward,
+        ),
     };
     let mut env = vec![0.0; program.vars.len()];
     run(program, &mut env, &program.init);
     let mut order: Vec<usize> = (0..steps.len()).collect();
-    if *direction == LoopDirection::Reverse {
+    if direction == LoopDirection::Reverse {
         order.reverse();
     }
     let mut outputs = vec![Vec::new(); steps.len()];
@@ -1004,6 +1008,91 @@ fn python_steps(steps: &[Vec<f64>]) -> String {
     }
     text.push_str("])");
     text
+}
+
+/// A pointwise program: arguments of one or two features, locals, several outputs.
+fn generated_pointwise(rng: &mut Rng, shape: Shape) -> (Program, Vec<usize>) {
+    let mut p = pointwise();
+    let mut readable = Vec::new();
+    let mut widths = Vec::new();
+    for a in 0..shape.inputs {
+        let width = 1 + a % 2;
+        let names: Vec<String> = (0..width)
+            .map(|f| long_name(&format!("arg{a}_"), f, shape.name_length))
+            .collect();
+        let features: Vec<(&str, Type)> = names.iter().map(|n| (n.as_str(), Type::Float)).collect();
+        readable.extend(argument(&mut p, &long_name("arg", a, shape.name_length), &features));
+        widths.push(width);
+    }
+    let table = p.add_table(Table {
+        name: "weights".to_string(),
+        ty: Type::Float,
+        columns: 2,
+        data: [0.5, -1.5, 2.25, 1e-9, -3.0, 1e22].map(Literal::Float).to_vec(),
+    });
+    let mut generator = Generator {
+        rng,
+        readable: readable.clone(),
+        table,
+        shape,
+    };
+    for i in 0..shape.locals {
+        let local = p.add_var(long_name("t", i, shape.name_length), Type::Float, VarKind::Local);
+        let value = generator.expr(shape.depth);
+        p.body.push(assign(&[local], vec![value]));
+        readable.push(local);
+        generator.readable = readable.clone();
+    }
+    let outputs = 1 + generator.rng.below(3);
+    p.outputs = (0..outputs).map(|_| generator.expr(shape.depth.min(4))).collect();
+    (p, widths)
+}
+
+fn python_arguments(widths: &[usize], values: &[f64]) -> String {
+    let mut text = String::from("predict(");
+    let mut next = values.iter();
+    for width in widths {
+        let mut take = || *next.next().expect("enough values");
+        if *width == 1 {
+            write!(text, "{:?}, ", take()).expect("write");
+        } else {
+            write!(text, "({:?}, {:?}), ", take(), take()).expect("write");
+        }
+    }
+    text.push(')');
+    text
+}
+
+#[test]
+fn generated_pointwise_programs_are_ruff_clean_and_compute_the_right_values() {
+    let shapes = [
+        Shape { inputs: 1, states: 0, locals: 1, depth: 2, terms: 3, name_length: 1 },
+        Shape { inputs: 3, states: 0, locals: 3, depth: 4, terms: 10, name_length: 10 },
+        Shape { inputs: 9, states: 0, locals: 2, depth: 3, terms: 5, name_length: 8 },
+        // Parameters that fit on one indented line but not after `def predict(`.
+        Shape { inputs: 7, states: 0, locals: 1, depth: 2, terms: 3, name_length: 9 },
+        Shape { inputs: 25, states: 0, locals: 4, depth: 3, terms: 40, name_length: 24 },
+    ];
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut ws = Workspace::new();
+    let mut cases = Vec::new();
+    for (index, shape) in shapes.iter().cycle().take(shapes.len() * 3).enumerate() {
+        let (program, widths) = generated_pointwise(&mut rng, *shape);
+        let module = write_module(&program, &header()).expect("write");
+        let path = ws.add(&format!("pointwise_{index}"), &module);
+        let count: usize = widths.iter().sum();
+        let values: Vec<f64> = (0..count).map(|_| rng.value()).collect();
+        cases.push((program, path, widths, values));
+    }
+    ws.check_ruff();
+    for (program, path, widths, values) in &cases {
+        let results = run_python(path, &[&python_arguments(widths, values)]);
+        let expected: Vec<f64> = evaluate(program, std::slice::from_ref(values))
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_close(&results[0], &floats(&expected));
+    }
 }
 
 #[test]

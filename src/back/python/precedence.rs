@@ -259,20 +259,11 @@ impl Lowering<'_> {
         ))
     }
 
-    /// The positive counterpart of a negative literal or a negation, for folding into `+`/`-`.
+    /// The positive counterpart of a negative literal, a negation, or a product or quotient
+    /// whose first factor is one (`-0.25 * b` is exactly `-(0.25 * b)`), for folding into
+    /// `+`/`-`.
     fn fold_negative(&mut self, expr: &Expr) -> Option<Result<PyExpr, PythonError>> {
-        match expr {
-            Expr::Lit(literal @ Literal::Int(value)) if *value < 0 => {
-                Some(Ok(self.literal(*literal, true)))
-            }
-            Expr::Lit(literal @ Literal::Float(value))
-                if value.is_sign_negative() && !value.is_nan() =>
-            {
-                Some(Ok(self.literal(*literal, true)))
-            }
-            Expr::Unary(UnaryOp::Neg, operand) => Some(self.lower(operand)),
-            _ => None,
-        }
+        negated(expr).map(|positive| self.lower(&positive))
     }
 
     /// `x == True` and the like, which linters reject, as `x` or `not x`; a boolean literal
@@ -429,6 +420,24 @@ fn min_max_select(cond: &Expr, then: &Expr, otherwise: &Expr) -> Option<Expr> {
             then: Box::new(otherwise.clone()),
             otherwise: Box::new(then.clone()),
         }),
+        _ => None,
+    }
+}
+
+/// `-expr` without a leading minus, where `expr` starts with one: a negative literal, a
+/// negation, or a product or true quotient whose first factor is one. Negation commutes
+/// exactly with IEEE (and integer) multiplication and division, not with `//` or `%`.
+fn negated(expr: &Expr) -> Option<Expr> {
+    match expr {
+        Expr::Lit(Literal::Int(value)) if *value < 0 && *value != i64::MIN => {
+            Some(Expr::Lit(Literal::Int(-value)))
+        }
+        Expr::Lit(Literal::Float(value)) if value.is_sign_negative() && !value.is_nan() => {
+            Some(Expr::Lit(Literal::Float(-value)))
+        }
+        Expr::Unary(UnaryOp::Neg, operand) => Some(operand.as_ref().clone()),
+        Expr::Binary(op @ (BinaryOp::Mul | BinaryOp::Div), left, right) => negated(left)
+            .map(|left| Expr::Binary(*op, Box::new(left), right.clone())),
         _ => None,
     }
 }

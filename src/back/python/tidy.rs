@@ -174,6 +174,8 @@ fn binary(program: &Program, op: BinaryOp, left: Expr, right: Expr) -> Expr {
                 _ if is_bool(&left) && is_complement(&left, &right) => {
                     Expr::Lit(Literal::Bool(absorbing))
                 }
+                // b and b, b or b: idempotent.
+                _ if is_bool(&left) && left == right => left,
                 _ => Expr::Binary(op, Box::new(left), Box::new(right)),
             }
         }
@@ -221,6 +223,10 @@ fn call(program: &Program, func: Func, mut args: Vec<Expr>) -> Expr {
     let arg = &args[0];
     let is_int = type_of(program, arg) == Some(Type::Int);
     match (func, arg) {
+        // abs(-x) is abs(x).
+        (Func::Abs, Expr::Unary(UnaryOp::Neg, inner)) => {
+            Expr::Call(Func::Abs, vec![inner.as_ref().clone()])
+        }
         (Func::Int | Func::Round | Func::Floor, _) if is_int => args.remove(0),
         (Func::Float, Expr::Lit(Literal::Float(v))) => Expr::Lit(Literal::Float(*v)),
         (Func::Float, Expr::Lit(Literal::Int(v))) => Expr::Lit(Literal::Float(*v as f64)),

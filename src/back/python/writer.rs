@@ -282,7 +282,8 @@ fn predict_function(
     Ok(out)
 }
 
-/// `def predict(a, b):`, with one parameter per line when they do not fit on one.
+/// `def predict(a, b):`, with one parameter per line (and a trailing comma) when they do not
+/// fit on one, as ruff formats parameters.
 fn write_def(out: &mut String, parameters: &[String]) {
     let flat = format!("def predict({}):", parameters.join(", "));
     if flat.len() <= LINE_WIDTH {
@@ -291,11 +292,6 @@ fn write_def(out: &mut String, parameters: &[String]) {
         return;
     }
     let indent = " ".repeat(INDENT_WIDTH);
-    let joined = parameters.join(", ");
-    if INDENT_WIDTH + joined.len() <= LINE_WIDTH {
-        out.push_str(&format!("def predict(\n{indent}{joined}\n):\n"));
-        return;
-    }
     out.push_str("def predict(\n");
     for parameter in parameters {
         out.push_str(&format!("{indent}{parameter},\n"));
