@@ -268,9 +268,13 @@ fn running_mean(direction: LoopDirection) -> Program {
     p.init.push(assign(&[n], vec![int(0)]));
     p.body.push(assign(
         &[h, n],
-        vec![bin(BinaryOp::Add, var(h), var(x)), bin(BinaryOp::Add, var(n), int(1))],
+        vec![
+            bin(BinaryOp::Add, var(h), var(x)),
+            bin(BinaryOp::Add, var(n), int(1)),
+        ],
     ));
-    p.body.push(assign(&[mean], vec![bin(BinaryOp::Div, var(h), var(n))]));
+    p.body
+        .push(assign(&[mean], vec![bin(BinaryOp::Div, var(h), var(n))]));
     p.outputs = vec![var(mean), var(n)];
     p
 }
@@ -314,7 +318,10 @@ fn fibonacci() -> Program {
     let a = p.add_var("a", Type::Int, VarKind::State);
     let b = p.add_var("b", Type::Int, VarKind::State);
     p.init.push(assign(&[a, b], vec![int(0), int(1)]));
-    p.body.push(assign(&[a, b], vec![var(b), bin(BinaryOp::Add, var(a), var(b))]));
+    p.body.push(assign(
+        &[a, b],
+        vec![var(b), bin(BinaryOp::Add, var(a), var(b))],
+    ));
     p.outputs = vec![var(a)];
     p
 }
@@ -346,32 +353,90 @@ fn pointwise_kitchen_sink() -> Program {
     };
     let vars = vec![
         // Floor division and modulo follow Python (floor) for negative operands.
-        out("q", Type::Int, bin(BinaryOp::FloorDiv, var(i), var(j)), &mut p),
+        out(
+            "q",
+            Type::Int,
+            bin(BinaryOp::FloorDiv, var(i), var(j)),
+            &mut p,
+        ),
         out("r", Type::Int, bin(BinaryOp::Mod, var(i), var(j)), &mut p),
         // Precedence: a - (b - c) and a / (b * c).
         out(
             "d",
             Type::Float,
-            bin(BinaryOp::Sub, var(x), bin(BinaryOp::Sub, float(1.0), var(x))),
+            bin(
+                BinaryOp::Sub,
+                var(x),
+                bin(BinaryOp::Sub, float(1.0), var(x)),
+            ),
             &mut p,
         ),
         out(
             "e",
             Type::Float,
-            bin(BinaryOp::Div, float(1.0), bin(BinaryOp::Mul, float(2.0), var(x))),
+            bin(
+                BinaryOp::Div,
+                float(1.0),
+                bin(BinaryOp::Mul, float(2.0), var(x)),
+            ),
             &mut p,
         ),
         // Folded negative literal: x - 0.5.
-        out("f", Type::Float, bin(BinaryOp::Add, var(x), float(-0.5)), &mut p),
+        out(
+            "f",
+            Type::Float,
+            bin(BinaryOp::Add, var(x), float(-0.5)),
+            &mut p,
+        ),
         out("g", Type::Float, neg(neg(var(x))), &mut p),
-        out("rounded", Type::Int, call(Func::Round, vec![float(2.5)]), &mut p),
-        out("floored", Type::Int, call(Func::Floor, vec![neg(var(x))]), &mut p),
-        out("truncated", Type::Int, call(Func::Int, vec![neg(var(x))]), &mut p),
-        out("as_float", Type::Float, call(Func::Float, vec![var(flag)]), &mut p),
-        out("low", Type::Float, call(Func::Sigmoid, vec![float(-1000.0)]), &mut p),
-        out("high", Type::Float, call(Func::Sigmoid, vec![float(1000.0)]), &mut p),
-        out("big", Type::Float, call(Func::Exp, vec![bin(BinaryOp::Mul, var(x), float(10000.0))]), &mut p),
-        out("small", Type::Float, call(Func::Exp, vec![float(0.0)]), &mut p),
+        out(
+            "rounded",
+            Type::Int,
+            call(Func::Round, vec![float(2.5)]),
+            &mut p,
+        ),
+        out(
+            "floored",
+            Type::Int,
+            call(Func::Floor, vec![neg(var(x))]),
+            &mut p,
+        ),
+        out(
+            "truncated",
+            Type::Int,
+            call(Func::Int, vec![neg(var(x))]),
+            &mut p,
+        ),
+        out(
+            "as_float",
+            Type::Float,
+            call(Func::Float, vec![var(flag)]),
+            &mut p,
+        ),
+        out(
+            "low",
+            Type::Float,
+            call(Func::Sigmoid, vec![float(-1000.0)]),
+            &mut p,
+        ),
+        out(
+            "high",
+            Type::Float,
+            call(Func::Sigmoid, vec![float(1000.0)]),
+            &mut p,
+        ),
+        out(
+            "big",
+            Type::Float,
+            call(Func::Exp, vec![bin(BinaryOp::Mul, var(x), float(10000.0))]),
+            &mut p,
+        ),
+        out(
+            "small",
+            Type::Float,
+            call(Func::Exp, vec![float(0.0)]),
+            &mut p,
+        ),
         out(
             "top",
             Type::Float,
@@ -379,7 +444,12 @@ fn pointwise_kitchen_sink() -> Program {
             &mut p,
         ),
         out("bottom", Type::Float, call(Func::Min, vec![var(x)]), &mut p),
-        out("magnitude", Type::Float, call(Func::Abs, vec![neg(var(x))]), &mut p),
+        out(
+            "magnitude",
+            Type::Float,
+            call(Func::Abs, vec![neg(var(x))]),
+            &mut p,
+        ),
         out(
             "picked",
             Type::Float,
@@ -394,15 +464,33 @@ fn pointwise_kitchen_sink() -> Program {
         out(
             "same",
             Type::Bool,
-            bin(BinaryOp::Eq, bin(BinaryOp::Lt, var(x), float(1.0)), var(flag)),
+            bin(
+                BinaryOp::Eq,
+                bin(BinaryOp::Lt, var(x), float(1.0)),
+                var(flag),
+            ),
             &mut p,
         ),
-        out("exclusive", Type::Bool, bin(BinaryOp::Xor, var(flag), boolean(true)), &mut p),
-        out("is_set", Type::Bool, bin(BinaryOp::Eq, var(flag), boolean(true)), &mut p),
+        out(
+            "exclusive",
+            Type::Bool,
+            bin(BinaryOp::Xor, var(flag), boolean(true)),
+            &mut p,
+        ),
+        out(
+            "is_set",
+            Type::Bool,
+            bin(BinaryOp::Eq, var(flag), boolean(true)),
+            &mut p,
+        ),
         out(
             "both",
             Type::Bool,
-            not(bin(BinaryOp::And, var(flag), bin(BinaryOp::Or, boolean(false), var(flag)))),
+            not(bin(
+                BinaryOp::And,
+                var(flag),
+                bin(BinaryOp::Or, boolean(false), var(flag)),
+            )),
             &mut p,
         ),
     ];
@@ -449,12 +537,18 @@ fn sequence_programs_run_with_the_expected_results() {
         ]
     );
 
-    let cell = ws.add("cell", &write_module(&tanh_cell(), &header()).expect("write"));
+    let cell = ws.add(
+        "cell",
+        &write_module(&tanh_cell(), &header()).expect("write"),
+    );
     let steps = [(1.0, 2.0), (-3.0, 0.5), (0.25, -4.0)];
     let results = run_python(&cell, &["predict([(1.0, 2.0), (-3.0, 0.5), (0.25, -4.0)])"]);
     assert_close(&results[0], &floats(&tanh_cell_expected(&steps)));
 
-    let fib = ws.add("fib", &write_module(&fibonacci(), &header()).expect("write"));
+    let fib = ws.add(
+        "fib",
+        &write_module(&fibonacci(), &header()).expect("write"),
+    );
     let results = run_python(&fib, &["predict([0] * 10)"]);
     let expected: Vec<Value> = [1, 1, 2, 3, 5, 8, 13, 21, 34, 55].map(Value::Int).to_vec();
     assert_eq!(results[0], expected);
@@ -476,7 +570,10 @@ fn pointwise_program_runs_with_the_expected_results() {
     let path = ws.add("sink", &module);
     let results = run_python(
         &path,
-        &["predict(0.5, (-3, 2), True)", "predict(-2.0, (7, -3), False)"],
+        &[
+            "predict(0.5, (-3, 2), True)",
+            "predict(-2.0, (7, -3), False)",
+        ],
     );
     use Value::{Bool as B, Float as F, Int as I};
     let first = vec![
@@ -547,10 +644,18 @@ fn modules_match_their_snapshots() {
 
 #[test]
 fn output_is_byte_identical_across_runs() {
-    for program in [tanh_cell(), fibonacci(), pointwise_kitchen_sink(), hostile_program()] {
+    for program in [
+        tanh_cell(),
+        fibonacci(),
+        pointwise_kitchen_sink(),
+        hostile_program(),
+    ] {
         let first = write_module(&program, &header()).expect("write");
         for _ in 0..3 {
-            assert_eq!(write_module(&program.clone(), &header()).expect("write"), first);
+            assert_eq!(
+                write_module(&program.clone(), &header()).expect("write"),
+                first
+            );
         }
     }
 }
@@ -731,7 +836,9 @@ impl Rng {
     }
 
     fn value(&mut self) -> f64 {
-        let choices = [0.5, -0.25, 1e-7, 12345.678, -0.0, 3.0, 0.1, -2.75, 1e20, 0.001];
+        let choices = [
+            0.5, -0.25, 1e-7, 12345.678, -0.0, 3.0, 0.1, -2.75, 1e20, 0.001,
+        ];
         choices[self.below(choices.len())]
     }
 }
@@ -776,13 +883,24 @@ impl Generator<'_> {
             3 => bin(
                 BinaryOp::Div,
                 self.expr(d),
-                bin(BinaryOp::Add, float(1.0), call(Func::Abs, vec![self.expr(d)])),
+                bin(
+                    BinaryOp::Add,
+                    float(1.0),
+                    call(Func::Abs, vec![self.expr(d)]),
+                ),
             ),
             4 => call(Func::Tanh, vec![self.expr(d)]),
             5 => {
                 let n = 2 + self.rng.below(3);
                 let args = (0..n).map(|_| self.expr(d)).collect();
-                call(if self.rng.below(2) == 0 { Func::Max } else { Func::Min }, args)
+                call(
+                    if self.rng.below(2) == 0 {
+                        Func::Max
+                    } else {
+                        Func::Min
+                    },
+                    args,
+                )
             }
             6 => neg(self.expr(d)),
             7 => select(self.condition(d.min(3)), self.expr(d), self.expr(d)),
@@ -848,15 +966,24 @@ fn generated_program(rng: &mut Rng, shape: Shape) -> Program {
         .map(|i| step_input(&mut p, &long_name("in", i, shape.name_length), Type::Float))
         .collect();
     let states: Vec<VarId> = (0..shape.states)
-        .map(|i| p.add_var(long_name("hidden", i, shape.name_length), Type::Float, VarKind::State))
+        .map(|i| {
+            p.add_var(
+                long_name("hidden", i, shape.name_length),
+                Type::Float,
+                VarKind::State,
+            )
+        })
         .collect();
     let table = p.add_table(Table {
         name: "weights".to_string(),
         ty: Type::Float,
         columns: 2,
-        data: [0.5, -1.5, 2.25, 1e-9, -3.0, 1e22].map(Literal::Float).to_vec(),
+        data: [0.5, -1.5, 2.25, 1e-9, -3.0, 1e22]
+            .map(Literal::Float)
+            .to_vec(),
     });
-    p.init.push(assign(&states, states.iter().map(|_| float(0.0)).collect()));
+    p.init
+        .push(assign(&states, states.iter().map(|_| float(0.0)).collect()));
     let mut readable: Vec<VarId> = inputs.iter().chain(&states).copied().collect();
     let mut generator = Generator {
         rng,
@@ -865,7 +992,11 @@ fn generated_program(rng: &mut Rng, shape: Shape) -> Program {
         shape,
     };
     for i in 0..shape.locals {
-        let local = p.add_var(long_name("t", i, shape.name_length), Type::Float, VarKind::Local);
+        let local = p.add_var(
+            long_name("t", i, shape.name_length),
+            Type::Float,
+            VarKind::Local,
+        );
         let value = generator.expr(shape.depth);
         p.body.push(assign(&[local], vec![value]));
         readable.push(local);
@@ -874,7 +1005,9 @@ fn generated_program(rng: &mut Rng, shape: Shape) -> Program {
     let updates = states.iter().map(|_| generator.expr(shape.depth)).collect();
     p.body.push(assign(&states, updates));
     let outputs = 1 + generator.rng.below(3);
-    p.outputs = (0..outputs).map(|_| generator.expr(shape.depth.min(3))).collect();
+    p.outputs = (0..outputs)
+        .map(|_| generator.expr(shape.depth.min(3)))
+        .collect();
     p
 }
 
@@ -923,12 +1056,16 @@ fn evaluate(program: &Program, steps: &[Vec<f64>]) -> Vec<Vec<f64>> {
                         }
                     }
                     // Python keeps the first of equal (or incomparable) candidates.
-                    Func::Max => values[1..]
-                        .iter()
-                        .fold(values[0], |best, &v| if v > best { v } else { best }),
-                    Func::Min => values[1..]
-                        .iter()
-                        .fold(values[0], |best, &v| if v < best { v } else { best }),
+                    Func::Max => {
+                        values[1..]
+                            .iter()
+                            .fold(values[0], |best, &v| if v > best { v } else { best })
+                    }
+                    Func::Min => {
+                        values[1..]
+                            .iter()
+                            .fold(values[0], |best, &v| if v < best { v } else { best })
+                    }
                     other => panic!("not generated: {other:?}"),
                 }
             }
@@ -988,7 +1125,11 @@ fn evaluate(program: &Program, steps: &[Vec<f64>]) -> Vec<Vec<f64>> {
             env[input.0 as usize] = *value;
         }
         run(program, &mut env, &program.body);
-        outputs[index] = program.outputs.iter().map(|o| eval(program, &env, o)).collect();
+        outputs[index] = program
+            .outputs
+            .iter()
+            .map(|o| eval(program, &env, o))
+            .collect();
     }
     outputs
 }
@@ -1021,14 +1162,20 @@ fn generated_pointwise(rng: &mut Rng, shape: Shape) -> (Program, Vec<usize>) {
             .map(|f| long_name(&format!("arg{a}_"), f, shape.name_length))
             .collect();
         let features: Vec<(&str, Type)> = names.iter().map(|n| (n.as_str(), Type::Float)).collect();
-        readable.extend(argument(&mut p, &long_name("arg", a, shape.name_length), &features));
+        readable.extend(argument(
+            &mut p,
+            &long_name("arg", a, shape.name_length),
+            &features,
+        ));
         widths.push(width);
     }
     let table = p.add_table(Table {
         name: "weights".to_string(),
         ty: Type::Float,
         columns: 2,
-        data: [0.5, -1.5, 2.25, 1e-9, -3.0, 1e22].map(Literal::Float).to_vec(),
+        data: [0.5, -1.5, 2.25, 1e-9, -3.0, 1e22]
+            .map(Literal::Float)
+            .to_vec(),
     });
     let mut generator = Generator {
         rng,
@@ -1037,14 +1184,20 @@ fn generated_pointwise(rng: &mut Rng, shape: Shape) -> (Program, Vec<usize>) {
         shape,
     };
     for i in 0..shape.locals {
-        let local = p.add_var(long_name("t", i, shape.name_length), Type::Float, VarKind::Local);
+        let local = p.add_var(
+            long_name("t", i, shape.name_length),
+            Type::Float,
+            VarKind::Local,
+        );
         let value = generator.expr(shape.depth);
         p.body.push(assign(&[local], vec![value]));
         readable.push(local);
         generator.readable = readable.clone();
     }
     let outputs = 1 + generator.rng.below(3);
-    p.outputs = (0..outputs).map(|_| generator.expr(shape.depth.min(4))).collect();
+    p.outputs = (0..outputs)
+        .map(|_| generator.expr(shape.depth.min(4)))
+        .collect();
     (p, widths)
 }
 
@@ -1066,12 +1219,47 @@ fn python_arguments(widths: &[usize], values: &[f64]) -> String {
 #[test]
 fn generated_pointwise_programs_are_ruff_clean_and_compute_the_right_values() {
     let shapes = [
-        Shape { inputs: 1, states: 0, locals: 1, depth: 2, terms: 3, name_length: 1 },
-        Shape { inputs: 3, states: 0, locals: 3, depth: 4, terms: 10, name_length: 10 },
-        Shape { inputs: 9, states: 0, locals: 2, depth: 3, terms: 5, name_length: 8 },
+        Shape {
+            inputs: 1,
+            states: 0,
+            locals: 1,
+            depth: 2,
+            terms: 3,
+            name_length: 1,
+        },
+        Shape {
+            inputs: 3,
+            states: 0,
+            locals: 3,
+            depth: 4,
+            terms: 10,
+            name_length: 10,
+        },
+        Shape {
+            inputs: 9,
+            states: 0,
+            locals: 2,
+            depth: 3,
+            terms: 5,
+            name_length: 8,
+        },
         // Parameters that fit on one indented line but not after `def predict(`.
-        Shape { inputs: 7, states: 0, locals: 1, depth: 2, terms: 3, name_length: 9 },
-        Shape { inputs: 25, states: 0, locals: 4, depth: 3, terms: 40, name_length: 24 },
+        Shape {
+            inputs: 7,
+            states: 0,
+            locals: 1,
+            depth: 2,
+            terms: 3,
+            name_length: 9,
+        },
+        Shape {
+            inputs: 25,
+            states: 0,
+            locals: 4,
+            depth: 3,
+            terms: 40,
+            name_length: 24,
+        },
     ];
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     let mut ws = Workspace::new();
@@ -1098,13 +1286,62 @@ fn generated_pointwise_programs_are_ruff_clean_and_compute_the_right_values() {
 #[test]
 fn generated_programs_are_ruff_clean_and_compute_the_right_values() {
     let shapes = [
-        Shape { inputs: 1, states: 1, locals: 1, depth: 1, terms: 2, name_length: 1 },
-        Shape { inputs: 2, states: 2, locals: 3, depth: 3, terms: 4, name_length: 6 },
-        Shape { inputs: 3, states: 4, locals: 4, depth: 4, terms: 8, name_length: 12 },
-        Shape { inputs: 1, states: 2, locals: 2, depth: 2, terms: 300, name_length: 24 },
-        Shape { inputs: 2, states: 1, locals: 3, depth: 10, terms: 3, name_length: 8 },
-        Shape { inputs: 30, states: 30, locals: 2, depth: 2, terms: 3, name_length: 20 },
-        Shape { inputs: 4, states: 3, locals: 6, depth: 5, terms: 20, name_length: 60 },
+        Shape {
+            inputs: 1,
+            states: 1,
+            locals: 1,
+            depth: 1,
+            terms: 2,
+            name_length: 1,
+        },
+        Shape {
+            inputs: 2,
+            states: 2,
+            locals: 3,
+            depth: 3,
+            terms: 4,
+            name_length: 6,
+        },
+        Shape {
+            inputs: 3,
+            states: 4,
+            locals: 4,
+            depth: 4,
+            terms: 8,
+            name_length: 12,
+        },
+        Shape {
+            inputs: 1,
+            states: 2,
+            locals: 2,
+            depth: 2,
+            terms: 300,
+            name_length: 24,
+        },
+        Shape {
+            inputs: 2,
+            states: 1,
+            locals: 3,
+            depth: 10,
+            terms: 3,
+            name_length: 8,
+        },
+        Shape {
+            inputs: 30,
+            states: 30,
+            locals: 2,
+            depth: 2,
+            terms: 3,
+            name_length: 20,
+        },
+        Shape {
+            inputs: 4,
+            states: 3,
+            locals: 6,
+            depth: 5,
+            terms: 20,
+            name_length: 60,
+        },
     ];
     // NN2PY_FUZZ_ROUNDS runs more rounds of every shape (one seed per run: NN2PY_FUZZ_SEED).
     let rounds = std::env::var("NN2PY_FUZZ_ROUNDS")
@@ -1118,7 +1355,12 @@ fn generated_programs_are_ruff_clean_and_compute_the_right_values() {
     let mut rng = Rng(seed);
     let mut ws = Workspace::new();
     let mut cases = Vec::new();
-    for (index, shape) in shapes.iter().cycle().take(shapes.len() * rounds).enumerate() {
+    for (index, shape) in shapes
+        .iter()
+        .cycle()
+        .take(shapes.len() * rounds)
+        .enumerate()
+    {
         let program = generated_program(&mut rng, *shape);
         let module = write_module(&program, &header()).expect("write");
         let path = ws.add(&format!("generated_{index}"), &module);

@@ -233,12 +233,7 @@ impl<'a> Printer<'a> {
     fn mode_of(&self, condition: Condition, frame: Frame) -> Mode {
         match condition.group {
             // A group not yet printed or measured counts as flat.
-            Some(GroupId(id)) => self
-                .modes
-                .get(id)
-                .copied()
-                .flatten()
-                .unwrap_or(Mode::Flat),
+            Some(GroupId(id)) => self.modes.get(id).copied().flatten().unwrap_or(Mode::Flat),
             None => frame.mode,
         }
     }

@@ -30,7 +30,13 @@ pub(crate) fn write_table(out: &mut String, name: &str, rows: &[Vec<String>]) {
     layout.level = Level::Expression(None);
     let row_exprs: Vec<PyExpr> = rows
         .iter()
-        .map(|row| PyExpr::Tuple(row.iter().map(|cell| PyExpr::Number(cell.clone())).collect()))
+        .map(|row| {
+            PyExpr::Tuple(
+                row.iter()
+                    .map(|cell| PyExpr::Number(cell.clone()))
+                    .collect(),
+            )
+        })
         .collect();
     layout.tuple(&row_exprs, rows.len() > 1);
     out.push_str(&layout.doc.print());
@@ -394,12 +400,7 @@ impl Layout {
 
     /// `body if test else orelse`; a conditional in `orelse` continues the same chain.
     fn conditional(&mut self, expr: &PyExpr, nested: bool) {
-        let PyExpr::If {
-            body,
-            test,
-            orelse,
-        } = expr
-        else {
+        let PyExpr::If { body, test, orelse } = expr else {
             self.expr(expr);
             return;
         };
@@ -479,7 +480,9 @@ fn split_rank(op: PyBinary) -> u8 {
     match op {
         PyBinary::Mul | PyBinary::Div | PyBinary::FloorDiv | PyBinary::Mod => 0,
         PyBinary::Add | PyBinary::Sub => 1,
-        PyBinary::Lt | PyBinary::Le | PyBinary::Gt | PyBinary::Ge | PyBinary::Eq | PyBinary::Ne => 2,
+        PyBinary::Lt | PyBinary::Le | PyBinary::Gt | PyBinary::Ge | PyBinary::Eq | PyBinary::Ne => {
+            2
+        }
         PyBinary::And | PyBinary::Or => 3,
     }
 }
@@ -506,9 +509,7 @@ fn needs_parentheses(expr: &PyExpr) -> NeedsParentheses {
 fn can_omit_optional_parentheses(expr: &PyExpr) -> bool {
     let mut visitor = OmitVisitor::default();
     visitor.visit_subexpression(expr);
-    if !visitor.any_parenthesized {
-        false
-    } else if visitor.max_count > 1 {
+    if !visitor.any_parenthesized || visitor.max_count > 1 {
         false
     } else if visitor.max_rank.is_none() {
         true
@@ -585,11 +586,7 @@ impl<'a> OmitVisitor<'a> {
                 self.visit_expr(left);
                 self.visit_expr(right);
             }
-            PyExpr::If {
-                body,
-                test,
-                orelse,
-            } => {
+            PyExpr::If { body, test, orelse } => {
                 self.update(4, 2);
                 self.visit_expr(body);
                 self.visit_expr(test);
@@ -670,7 +667,9 @@ mod tests {
 
     #[test]
     fn a_long_call_breaks_inside_its_brackets() {
-        let args: Vec<PyExpr> = (0..3).map(|i| n(&format!("{}", "x".repeat(30) + &i.to_string()))).collect();
+        let args: Vec<PyExpr> = (0..3)
+            .map(|i| n(&("x".repeat(30) + &i.to_string())))
+            .collect();
         let value = PyExpr::call(n("max"), args);
         let x = "x".repeat(30);
         assert_eq!(

@@ -115,7 +115,10 @@ mod tests {
         assert_eq!(escape_docstring_line(r#"a"""b"#), r#"a\"\"\"b"#);
         assert_eq!(escape_docstring_line("back\\slash"), "back\\\\slash");
         assert_eq!(escape_docstring_line("bell\u{7}"), "bell\\x07");
-        assert_eq!(escape_docstring_line("caf\u{e9} \u{1f600}"), "caf\\u00e9 \\U0001f600");
+        assert_eq!(
+            escape_docstring_line("caf\u{e9} \u{1f600}"),
+            "caf\\u00e9 \\U0001f600"
+        );
         assert_eq!(escape_docstring_line(" pad "), "\\x20pad\\x20");
     }
 }

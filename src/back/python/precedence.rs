@@ -52,7 +52,11 @@ impl Lowering<'_> {
 
     /// `a < b and b < c` as the chained comparison `a < b < c`, which evaluates `b` once
     /// and is what linters ask for.
-    fn comparison_chain(&mut self, left: &Expr, right: &Expr) -> Result<Option<PyExpr>, PythonError> {
+    fn comparison_chain(
+        &mut self,
+        left: &Expr,
+        right: &Expr,
+    ) -> Result<Option<PyExpr>, PythonError> {
         let (Expr::Binary(first, a, b), Expr::Binary(second, b2, c)) = (left, right) else {
             return Ok(None);
         };
@@ -64,7 +68,11 @@ impl Lowering<'_> {
         };
         let (a, b, c) = (operand(self, a)?, operand(self, b)?, operand(self, c)?);
         let inner = PyExpr::Binary(comparison(*first), Box::new(a), Box::new(b));
-        Ok(Some(PyExpr::Binary(comparison(*second), Box::new(inner), Box::new(c))))
+        Ok(Some(PyExpr::Binary(
+            comparison(*second),
+            Box::new(inner),
+            Box::new(c),
+        )))
     }
 
     /// The Python form of `expr` (which [`super::tidy`] has tidied).
@@ -291,10 +299,7 @@ impl Lowering<'_> {
             return Ok(Some(if keep {
                 other
             } else {
-                PyExpr::Unary(
-                    PyUnary::Not,
-                    Box::new(parenthesize(other, Precedence::Not)),
-                )
+                PyExpr::Unary(PyUnary::Not, Box::new(parenthesize(other, Precedence::Not)))
             }));
         }
         let as_int = |value: bool| PyExpr::Number(if value { "1" } else { "0" }.to_string());
@@ -371,7 +376,13 @@ impl Lowering<'_> {
 fn is_comparison(op: BinaryOp) -> bool {
     matches!(
         op,
-        BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Xor
+        BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge
+            | BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Xor
     )
 }
 
@@ -409,7 +420,8 @@ fn min_max_select(cond: &Expr, then: &Expr, otherwise: &Expr) -> Option<Expr> {
     if !same_order && !swapped {
         return None;
     }
-    let call = |func, first: &Expr, second: &Expr| Expr::Call(func, vec![first.clone(), second.clone()]);
+    let call =
+        |func, first: &Expr, second: &Expr| Expr::Call(func, vec![first.clone(), second.clone()]);
     match (op, same_order) {
         (BinaryOp::Gt, true) => Some(call(Func::Max, r, l)),
         (BinaryOp::Lt, true) => Some(call(Func::Min, r, l)),
@@ -436,8 +448,9 @@ fn negated(expr: &Expr) -> Option<Expr> {
             Some(Expr::Lit(Literal::Float(-value)))
         }
         Expr::Unary(UnaryOp::Neg, operand) => Some(operand.as_ref().clone()),
-        Expr::Binary(op @ (BinaryOp::Mul | BinaryOp::Div), left, right) => negated(left)
-            .map(|left| Expr::Binary(*op, Box::new(left), right.clone())),
+        Expr::Binary(op @ (BinaryOp::Mul | BinaryOp::Div), left, right) => {
+            negated(left).map(|left| Expr::Binary(*op, Box::new(left), right.clone()))
+        }
         _ => None,
     }
 }

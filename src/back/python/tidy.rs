@@ -27,7 +27,11 @@ pub(crate) fn tidy_program(program: &Program) -> Program {
         signature: program.signature.clone(),
         init: block(&program.init),
         body: block(&program.body),
-        outputs: program.outputs.iter().map(|output| tidy(program, output)).collect(),
+        outputs: program
+            .outputs
+            .iter()
+            .map(|output| tidy(program, output))
+            .collect(),
     }
 }
 
@@ -151,12 +155,10 @@ fn binary(program: &Program, op: BinaryOp, left: Expr, right: Expr) -> Expr {
             }
             Expr::Binary(op, Box::new(left), Box::new(right))
         }
-        BinaryOp::Xor => {
-            match boolean_literal_comparison(program, BinaryOp::Ne, &left, &right) {
-                Some(folded) => folded,
-                None => Expr::Binary(op, Box::new(left), Box::new(right)),
-            }
-        }
+        BinaryOp::Xor => match boolean_literal_comparison(program, BinaryOp::Ne, &left, &right) {
+            Some(folded) => folded,
+            None => Expr::Binary(op, Box::new(left), Box::new(right)),
+        },
         BinaryOp::And | BinaryOp::Or => {
             let is_bool = |e: &Expr| type_of(program, e) == Some(Type::Bool);
             // The literal that decides the result (`x and False`), and the neutral one.
@@ -360,7 +362,10 @@ mod tests {
         let (p, b, x) = program();
         let t = Expr::Lit(Literal::Bool(true));
         assert_eq!(tidy(&p, &bin(BinaryOp::Eq, b.clone(), t.clone())), b);
-        assert_eq!(tidy(&p, &bin(BinaryOp::Xor, b.clone(), t.clone())), not(b.clone()));
+        assert_eq!(
+            tidy(&p, &bin(BinaryOp::Xor, b.clone(), t.clone())),
+            not(b.clone())
+        );
         assert_eq!(tidy(&p, &not(not(b.clone()))), b);
         let eq = bin(BinaryOp::Eq, x.clone(), x.clone());
         assert_eq!(tidy(&p, &not(eq)), bin(BinaryOp::Ne, x.clone(), x.clone()));
@@ -377,14 +382,30 @@ mod tests {
         let (p, _, x) = program();
         let cases = [
             (BinaryOp::Lt, Literal::Int(1), Literal::Float(1.5), true),
-            (BinaryOp::Eq, Literal::Int(9007199254740993), Literal::Float(9007199254740992.0), false),
-            (BinaryOp::Ne, Literal::Float(f64::NAN), Literal::Float(f64::NAN), true),
+            (
+                BinaryOp::Eq,
+                Literal::Int(9007199254740993),
+                Literal::Float(9007199254740992.0),
+                false,
+            ),
+            (
+                BinaryOp::Ne,
+                Literal::Float(f64::NAN),
+                Literal::Float(f64::NAN),
+                true,
+            ),
             (BinaryOp::Ge, Literal::Float(-0.0), Literal::Int(0), true),
         ];
         for (op, a, b, expected) in cases {
-            assert_eq!(tidy(&p, &bin(op, lit(a), lit(b))), lit(Literal::Bool(expected)));
+            assert_eq!(
+                tidy(&p, &bin(op, lit(a), lit(b))),
+                lit(Literal::Bool(expected))
+            );
         }
         let nan = lit(Literal::Float(f64::NAN));
-        assert_eq!(tidy(&p, &bin(BinaryOp::Lt, x, nan)), lit(Literal::Bool(false)));
+        assert_eq!(
+            tidy(&p, &bin(BinaryOp::Lt, x, nan)),
+            lit(Literal::Bool(false))
+        );
     }
 }

@@ -12,9 +12,7 @@ use super::syntax::{PyExpr, PyStmt};
 use super::tidy::tidy_program;
 use super::{Header, PythonError};
 use crate::diag::Location;
-use crate::program::{
-    Expr, Literal, LoopDirection, Program, Signature, Stmt, Table, VarId,
-};
+use crate::program::{Expr, Literal, LoopDirection, Program, Signature, Stmt, Table, VarId};
 
 const SIGMOID_HELPER: &str = "\
 def _sigmoid(x):
@@ -41,7 +39,11 @@ pub(crate) fn write(program: &Program, header: &Header) -> Result<String, Python
     usage.check_bound(program)?;
 
     let mut names = Names::new();
-    let table_names: Vec<String> = program.tables.iter().map(|t| names.table(&t.name)).collect();
+    let table_names: Vec<String> = program
+        .tables
+        .iter()
+        .map(|t| names.table(&t.name))
+        .collect();
     let var_names: Vec<String> = program
         .vars
         .iter()
@@ -69,7 +71,12 @@ pub(crate) fn write(program: &Program, header: &Header) -> Result<String, Python
         .iter()
         .map(table_rows)
         .collect::<Result<Vec<_>, _>>()?;
-    if rows.iter().flatten().flatten().any(|cell| cell.contains("math.")) {
+    if rows
+        .iter()
+        .flatten()
+        .flatten()
+        .any(|cell| cell.contains("math."))
+    {
         uses.math = true;
     }
 
@@ -95,7 +102,8 @@ pub(crate) fn write(program: &Program, header: &Header) -> Result<String, Python
 }
 
 fn docstring(header: &Header) -> String {
-    let mut out = String::from("\"\"\"Predictions of a neural network, compiled to Python by nn2py.\n\n");
+    let mut out =
+        String::from("\"\"\"Predictions of a neural network, compiled to Python by nn2py.\n\n");
     out.push_str(&format!(
         "Model: {}\n",
         escape_docstring_line(&header.model_digest)
@@ -127,7 +135,7 @@ fn table_rows(table: &Table) -> Result<Vec<Vec<String>>, PythonError> {
     if table.columns == 0 && table.data.is_empty() {
         return Ok(Vec::new());
     }
-    if table.columns == 0 || table.data.len() % table.columns != 0 {
+    if table.columns == 0 || !table.data.len().is_multiple_of(table.columns) {
         return Err(PythonError::new(
             format!(
                 "table has {} entries, not a multiple of its {} columns",
@@ -199,7 +207,9 @@ fn predict_function(
                 .collect::<Result<Vec<_>, _>>()?;
             let iter = match direction {
                 LoopDirection::Forward => PyExpr::name("seq"),
-                LoopDirection::Reverse => PyExpr::call(PyExpr::name("reversed"), vec![PyExpr::name("seq")]),
+                LoopDirection::Reverse => {
+                    PyExpr::call(PyExpr::name("reversed"), vec![PyExpr::name("seq")])
+                }
             };
             let mut loop_body = Vec::new();
             let targets = match inputs.as_slice() {
@@ -362,7 +372,9 @@ fn sequential_is_equivalent(targets: &[VarId], values: &[Expr]) -> bool {
     values.iter().enumerate().all(|(index, value)| {
         let mut read = BTreeSet::new();
         collect_reads(value, &mut read);
-        targets[..index].iter().all(|earlier| !read.contains(&(earlier.0 as usize)))
+        targets[..index]
+            .iter()
+            .all(|earlier| !read.contains(&(earlier.0 as usize)))
     })
 }
 
@@ -405,7 +417,11 @@ impl Usage {
         }
         for &index in &self.read {
             if !inputs.contains(&index) && !self.assigned.contains(&index) {
-                let name = program.vars.get(index).map(|v| v.name.clone()).unwrap_or_default();
+                let name = program
+                    .vars
+                    .get(index)
+                    .map(|v| v.name.clone())
+                    .unwrap_or_default();
                 return Err(PythonError::new(
                     format!("variable {index} is read but never assigned"),
                     Location::Value(name),
@@ -467,7 +483,10 @@ fn check_handles(program: &Program) -> Result<(), PythonError> {
     }
     if let Some(id) = ids.iter().find(|id| bad_var(id)) {
         return Err(PythonError::new(
-            format!("variable handle {} is out of range ({vars} variables)", id.0),
+            format!(
+                "variable handle {} is out of range ({vars} variables)",
+                id.0
+            ),
             Location::Unknown,
         ));
     }
@@ -478,7 +497,10 @@ fn check_handles(program: &Program) -> Result<(), PythonError> {
             Expr::Var(id) => {
                 if bad_var(id) {
                     return Err(PythonError::new(
-                        format!("variable handle {} is out of range ({vars} variables)", id.0),
+                        format!(
+                            "variable handle {} is out of range ({vars} variables)",
+                            id.0
+                        ),
                         Location::Unknown,
                     ));
                 }
