@@ -1376,3 +1376,36 @@ fn generated_programs_are_ruff_clean_and_compute_the_right_values() {
         assert_close(&results[0], &floats(&expected));
     }
 }
+
+#[test]
+fn degenerate_shapes_still_give_valid_modules() {
+    let mut ws = Workspace::new();
+    // No step inputs, no outputs, an empty table, a state nothing reads.
+    let mut p = sequence(LoopDirection::Reverse);
+    let unread = p.add_var("unread", Type::Int, VarKind::State);
+    p.add_table(Table {
+        name: String::new(),
+        ty: Type::Int,
+        columns: 0,
+        data: Vec::new(),
+    });
+    p.init.push(assign(&[unread], vec![int(0)]));
+    p.body.push(assign(&[unread], vec![int(-3)]));
+    let module = write_module(&p, &header()).expect("write");
+    assert!(module.contains("    for _ in reversed(seq):\n"), "{module}");
+    assert!(module.contains("TABLE = ()\n"), "{module}");
+    assert!(module.contains("_unread = -3\n"), "{module}");
+    let path = ws.add("no_inputs", &module);
+    assert_eq!(
+        run_python(&path, &["predict([1, 2])"]),
+        vec![Vec::<Value>::new()]
+    );
+
+    // A pointwise program without arguments or outputs.
+    let module = write_module(&pointwise(), &header()).expect("write");
+    assert!(module.contains("def predict():\n"), "{module}");
+    assert!(module.contains("    return ()\n"), "{module}");
+    let path = ws.add("no_arguments", &module);
+    assert_eq!(run_python(&path, &["predict()"]), vec![Vec::<Value>::new()]);
+    ws.check_ruff();
+}
