@@ -432,7 +432,20 @@ fn min_max_select(cond: &Expr, then: &Expr, otherwise: &Expr) -> Option<Expr> {
             then: Box::new(otherwise.clone()),
             otherwise: Box::new(then.clone()),
         }),
-        _ => None,
+        (
+            BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Add
+            | BinaryOp::Sub
+            | BinaryOp::Mul
+            | BinaryOp::Div
+            | BinaryOp::FloorDiv
+            | BinaryOp::Mod
+            | BinaryOp::And
+            | BinaryOp::Or
+            | BinaryOp::Xor,
+            _,
+        ) => None,
     }
 }
 
@@ -451,7 +464,13 @@ fn negated(expr: &Expr) -> Option<Expr> {
         Expr::Binary(op @ (BinaryOp::Mul | BinaryOp::Div), left, right) => {
             negated(left).map(|left| Expr::Binary(*op, Box::new(left), right.clone()))
         }
-        _ => None,
+        Expr::Lit(_)
+        | Expr::Var(_)
+        | Expr::Unary(UnaryOp::Not, _)
+        | Expr::Binary(..)
+        | Expr::Call(..)
+        | Expr::Select { .. }
+        | Expr::Lookup { .. } => None,
     }
 }
 

@@ -258,7 +258,15 @@ fn compare_literals(op: BinaryOp, a: Literal, b: Literal) -> Option<bool> {
             BinaryOp::Ge => ordering != Ordering::Less,
             BinaryOp::Eq => ordering == Ordering::Equal,
             BinaryOp::Ne => ordering != Ordering::Equal,
-            _ => return None,
+            BinaryOp::Add
+            | BinaryOp::Sub
+            | BinaryOp::Mul
+            | BinaryOp::Div
+            | BinaryOp::FloorDiv
+            | BinaryOp::Mod
+            | BinaryOp::And
+            | BinaryOp::Or
+            | BinaryOp::Xor => return None,
         },
     })
 }
