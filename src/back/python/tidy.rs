@@ -1,0 +1,419 @@
+//! Exact rewrites of program expressions into the forms a Python reader (and `ruff check`'s
+//! default rules) expects: no double negation (`-(-x)`, `not not b`), no comparison with a
+//! boolean literal, NaN or another constant, no `not a == b`, no `True if c else False`, no
+//! conditional with equal arms, no `int()`/`round()` of an integer, no conversion of a literal.
+//!
+//! Every rewrite keeps the value for all inputs (IEEE negation and comparison rules, Python's
+//! integer semantics); those that need an operand's type apply only where it is known.
+
+use std::cmp::Ordering;
+
+use crate::program::{BinaryOp, Expr, Func, Literal, Program, Stmt, Type, UnaryOp};
+
+/// The program with every expression tidied.
+pub(crate) fn tidy_program(program: &Program) -> Program {
+    let block = |block: &[Stmt]| -> Vec<Stmt> {
+        block
+            .iter()
+            .map(|Stmt::Assign { targets, values }| Stmt::Assign {
+                targets: targets.clone(),
+                values: values.iter().map(|value| tidy(program, value)).collect(),
+            })
+            .collect()
+    };
+    Program {
+        vars: program.vars.clone(),
+        tables: program.tables.clone(),
+        signature: program.signature.clone(),
+        init: block(&program.init),
+        body: block(&program.body),
+        outputs: program
+            .outputs
+            .iter()
+            .map(|output| tidy(program, output))
+            .collect(),
+    }
+}
+
+/// Rewrites `expr` bottom-up.
+pub(crate) fn tidy(program: &Program, expr: &Expr) -> Expr {
+    let expr = match expr {
+        Expr::Lit(_) | Expr::Var(_) => return expr.clone(),
+        Expr::Unary(op, operand) => Expr::Unary(*op, Box::new(tidy(program, operand))),
+        Expr::Binary(op, left, right) => Expr::Binary(
+            *op,
+            Box::new(tidy(program, left)),
+            Box::new(tidy(program, right)),
+        ),
+        Expr::Call(func, args) => {
+            Expr::Call(*func, args.iter().map(|arg| tidy(program, arg)).collect())
+        }
+        Expr::Select {
+            cond,
+            then,
+            otherwise,
+        } => Expr::Select {
+            cond: Box::new(tidy(program, cond)),
+            then: Box::new(tidy(program, then)),
+            otherwise: Box::new(tidy(program, otherwise)),
+        },
+        Expr::Lookup {
+            table,
+            index,
+            column,
+        } => Expr::Lookup {
+            table: *table,
+            index: Box::new(tidy(program, index)),
+            column: *column,
+        },
+    };
+    rewrite(program, expr)
+}
+
+/// One rewrite at the root (the operands are already tidy).
+fn rewrite(program: &Program, expr: Expr) -> Expr {
+    match expr {
+        Expr::Unary(UnaryOp::Neg, operand) => match *operand {
+            // -(-x) is x: negation is exact.
+            Expr::Unary(UnaryOp::Neg, inner) => *inner,
+            other => Expr::Unary(UnaryOp::Neg, Box::new(other)),
+        },
+        Expr::Unary(UnaryOp::Not, operand) => negate_bool(program, *operand),
+        Expr::Binary(op, left, right) => binary(program, op, *left, *right),
+        Expr::Call(func, args) => call(program, func, args),
+        Expr::Select {
+            cond,
+            then,
+            otherwise,
+        } => {
+            if then == otherwise {
+                return *then;
+            }
+            match (then.as_ref(), otherwise.as_ref()) {
+                (Expr::Lit(Literal::Bool(true)), Expr::Lit(Literal::Bool(false))) => *cond,
+                (Expr::Lit(Literal::Bool(false)), Expr::Lit(Literal::Bool(true))) => {
+                    negate_bool(program, *cond)
+                }
+                _ => match *cond {
+                    Expr::Lit(Literal::Bool(value)) => {
+                        if value {
+                            *then
+                        } else {
+                            *otherwise
+                        }
+                    }
+                    cond => Expr::Select {
+                        cond: Box::new(cond),
+                        then,
+                        otherwise,
+                    },
+                },
+            }
+        }
+        other @ (Expr::Lit(_) | Expr::Var(_) | Expr::Lookup { .. }) => other,
+    }
+}
+
+/// `not operand`, simplified: `not not b` is `b` for a boolean `b`, `not (a == b)` is
+/// `a != b` (IEEE `!=` is exactly the negation of `==`), a literal flips.
+fn negate_bool(program: &Program, operand: Expr) -> Expr {
+    match operand {
+        Expr::Lit(Literal::Bool(value)) => Expr::Lit(Literal::Bool(!value)),
+        Expr::Unary(UnaryOp::Not, inner) if type_of(program, &inner) == Some(Type::Bool) => *inner,
+        Expr::Binary(BinaryOp::Eq, left, right) => Expr::Binary(BinaryOp::Ne, left, right),
+        Expr::Binary(BinaryOp::Ne, left, right) => Expr::Binary(BinaryOp::Eq, left, right),
+        Expr::Binary(BinaryOp::Xor, left, right) => Expr::Binary(BinaryOp::Eq, left, right),
+        other => Expr::Unary(UnaryOp::Not, Box::new(other)),
+    }
+}
+
+fn binary(program: &Program, op: BinaryOp, left: Expr, right: Expr) -> Expr {
+    match op {
+        BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne => {
+            if let (Expr::Lit(a), Expr::Lit(b)) = (&left, &right) {
+                if let Some(result) = compare_literals(op, *a, *b) {
+                    return Expr::Lit(Literal::Bool(result));
+                }
+            }
+            // A variable compared with itself: constant unless it is a float (NaN).
+            if let (Expr::Var(a), Expr::Var(b)) = (&left, &right) {
+                let is_float = type_of(program, &left) == Some(Type::Float);
+                if a == b && (!is_float || matches!(op, BinaryOp::Lt | BinaryOp::Gt)) {
+                    let reflexive = matches!(op, BinaryOp::Eq | BinaryOp::Le | BinaryOp::Ge);
+                    return Expr::Lit(Literal::Bool(reflexive && !is_float));
+                }
+            }
+            // Every ordered comparison with NaN is false, and `!=` true.
+            let nan = |e: &Expr| matches!(e, Expr::Lit(Literal::Float(v)) if v.is_nan());
+            if nan(&left) || nan(&right) {
+                return Expr::Lit(Literal::Bool(op == BinaryOp::Ne));
+            }
+            if matches!(op, BinaryOp::Eq | BinaryOp::Ne) {
+                if let Some(folded) = boolean_literal_comparison(program, op, &left, &right) {
+                    return folded;
+                }
+            }
+            Expr::Binary(op, Box::new(left), Box::new(right))
+        }
+        BinaryOp::Xor => match boolean_literal_comparison(program, BinaryOp::Ne, &left, &right) {
+            Some(folded) => folded,
+            None => Expr::Binary(op, Box::new(left), Box::new(right)),
+        },
+        BinaryOp::And | BinaryOp::Or => {
+            let is_bool = |e: &Expr| type_of(program, e) == Some(Type::Bool);
+            // The literal that decides the result (`x and False`), and the neutral one.
+            let absorbing = op == BinaryOp::Or;
+            match (&left, &right) {
+                (Expr::Lit(Literal::Bool(v)), other) | (other, Expr::Lit(Literal::Bool(v)))
+                    if is_bool(other) =>
+                {
+                    if *v == absorbing {
+                        Expr::Lit(Literal::Bool(absorbing))
+                    } else {
+                        other.clone()
+                    }
+                }
+                _ if is_bool(&left) && is_complement(&left, &right) => {
+                    Expr::Lit(Literal::Bool(absorbing))
+                }
+                // b and b, b or b: idempotent.
+                _ if is_bool(&left) && left == right => left,
+                _ => Expr::Binary(op, Box::new(left), Box::new(right)),
+            }
+        }
+        BinaryOp::Add
+        | BinaryOp::Sub
+        | BinaryOp::Mul
+        | BinaryOp::Div
+        | BinaryOp::FloorDiv
+        | BinaryOp::Mod => Expr::Binary(op, Box::new(left), Box::new(right)),
+    }
+}
+
+/// Whether one side is `not` the other.
+fn is_complement(left: &Expr, right: &Expr) -> bool {
+    matches!(right, Expr::Unary(UnaryOp::Not, inner) if inner.as_ref() == left)
+        || matches!(left, Expr::Unary(UnaryOp::Not, inner) if inner.as_ref() == right)
+}
+
+/// `b == True` is `b`, `b != True` is `not b`, and so on, for a boolean `b`.
+fn boolean_literal_comparison(
+    program: &Program,
+    op: BinaryOp,
+    left: &Expr,
+    right: &Expr,
+) -> Option<Expr> {
+    let (literal, other) = match (left, right) {
+        (_, Expr::Lit(Literal::Bool(value))) => (*value, left),
+        (Expr::Lit(Literal::Bool(value)), _) => (*value, right),
+        _ => return None,
+    };
+    if type_of(program, other) != Some(Type::Bool) {
+        return None;
+    }
+    if (op == BinaryOp::Eq) == literal {
+        Some(other.clone())
+    } else {
+        Some(negate_bool(program, other.clone()))
+    }
+}
+
+fn call(program: &Program, func: Func, mut args: Vec<Expr>) -> Expr {
+    if args.len() != 1 {
+        return Expr::Call(func, args);
+    }
+    let arg = &args[0];
+    let is_int = type_of(program, arg) == Some(Type::Int);
+    match (func, arg) {
+        // abs(-x) is abs(x).
+        (Func::Abs, Expr::Unary(UnaryOp::Neg, inner)) => {
+            Expr::Call(Func::Abs, vec![inner.as_ref().clone()])
+        }
+        (Func::Int | Func::Round | Func::Floor, _) if is_int => args.remove(0),
+        (Func::Float, Expr::Lit(Literal::Float(v))) => Expr::Lit(Literal::Float(*v)),
+        (Func::Float, Expr::Lit(Literal::Int(v))) => Expr::Lit(Literal::Float(*v as f64)),
+        (Func::Float, Expr::Lit(Literal::Bool(v))) => {
+            Expr::Lit(Literal::Float(if *v { 1.0 } else { 0.0 }))
+        }
+        (Func::Int, Expr::Lit(Literal::Bool(v))) => Expr::Lit(Literal::Int(i64::from(*v))),
+        _ => Expr::Call(func, args),
+    }
+}
+
+/// Compares two literals as Python does (integers and floats compare exactly).
+fn compare_literals(op: BinaryOp, a: Literal, b: Literal) -> Option<bool> {
+    let ordering = match (a, b) {
+        (Literal::Int(x), Literal::Int(y)) => Some(x.cmp(&y)),
+        (Literal::Float(x), Literal::Float(y)) => x.partial_cmp(&y),
+        (Literal::Int(x), Literal::Float(y)) => compare_int_float(x, y),
+        (Literal::Float(x), Literal::Int(y)) => compare_int_float(y, x).map(Ordering::reverse),
+        (Literal::Bool(_), _) | (_, Literal::Bool(_)) => return None,
+    };
+    Some(match ordering {
+        None => op == BinaryOp::Ne,
+        Some(ordering) => match op {
+            BinaryOp::Lt => ordering == Ordering::Less,
+            BinaryOp::Le => ordering != Ordering::Greater,
+            BinaryOp::Gt => ordering == Ordering::Greater,
+            BinaryOp::Ge => ordering != Ordering::Less,
+            BinaryOp::Eq => ordering == Ordering::Equal,
+            BinaryOp::Ne => ordering != Ordering::Equal,
+            BinaryOp::Add
+            | BinaryOp::Sub
+            | BinaryOp::Mul
+            | BinaryOp::Div
+            | BinaryOp::FloorDiv
+            | BinaryOp::Mod
+            | BinaryOp::And
+            | BinaryOp::Or
+            | BinaryOp::Xor => return None,
+        },
+    })
+}
+
+/// The exact order of an integer and a float (no rounding of the integer).
+fn compare_int_float(x: i64, y: f64) -> Option<Ordering> {
+    if y.is_nan() {
+        return None;
+    }
+    // Every i64 lies strictly between these two floats.
+    if y >= 9.3e18 {
+        return Some(Ordering::Less);
+    }
+    if y <= -9.3e18 {
+        return Some(Ordering::Greater);
+    }
+    let whole = y.trunc();
+    // |whole| < 9.3e18 fits in i128 exactly.
+    let by_whole = i128::from(x).cmp(&(whole as i128));
+    if by_whole != Ordering::Equal {
+        return Some(by_whole);
+    }
+    0.0f64.partial_cmp(&(y - whole))
+}
+
+/// The type of an expression where its form tells it.
+pub(crate) fn type_of(program: &Program, expr: &Expr) -> Option<Type> {
+    match expr {
+        Expr::Lit(literal) => Some(literal.ty()),
+        Expr::Var(id) => program.vars.get(id.0 as usize).map(|var| var.ty),
+        Expr::Unary(UnaryOp::Neg, operand) => type_of(program, operand),
+        Expr::Unary(UnaryOp::Not, _) => Some(Type::Bool),
+        Expr::Binary(op, left, right) => match op {
+            BinaryOp::Div => Some(Type::Float),
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::FloorDiv | BinaryOp::Mod => {
+                numeric(type_of(program, left)?, type_of(program, right)?)
+            }
+            BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge
+            | BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::And
+            | BinaryOp::Or
+            | BinaryOp::Xor => Some(Type::Bool),
+        },
+        Expr::Call(func, args) => match func {
+            Func::Float | Func::Tanh | Func::Sigmoid | Func::Exp => Some(Type::Float),
+            Func::Int | Func::Round | Func::Floor => Some(Type::Int),
+            Func::Abs | Func::Max | Func::Min => {
+                let mut types = args.iter().map(|arg| type_of(program, arg));
+                let first = types.next()??;
+                types.try_fold(first, |acc, ty| numeric(acc, ty?))
+            }
+        },
+        Expr::Select { then, .. } => type_of(program, then),
+        Expr::Lookup { table, .. } => program.tables.get(table.0 as usize).map(|t| t.ty),
+    }
+}
+
+fn numeric(left: Type, right: Type) -> Option<Type> {
+    match (left, right) {
+        (Type::Float, Type::Float | Type::Int) | (Type::Int, Type::Float) => Some(Type::Float),
+        (Type::Int, Type::Int) => Some(Type::Int),
+        (Type::Bool, _) | (_, Type::Bool) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::{Signature, VarKind};
+
+    fn program() -> (Program, Expr, Expr) {
+        let mut p = Program {
+            vars: Vec::new(),
+            tables: Vec::new(),
+            signature: Signature::Pointwise {
+                arguments: Vec::new(),
+            },
+            init: Vec::new(),
+            body: Vec::new(),
+            outputs: Vec::new(),
+        };
+        let b = Expr::Var(p.add_var("b", Type::Bool, VarKind::Input));
+        let x = Expr::Var(p.add_var("x", Type::Float, VarKind::Input));
+        (p, b, x)
+    }
+
+    fn bin(op: BinaryOp, l: Expr, r: Expr) -> Expr {
+        Expr::Binary(op, Box::new(l), Box::new(r))
+    }
+
+    fn not(e: Expr) -> Expr {
+        Expr::Unary(UnaryOp::Not, Box::new(e))
+    }
+
+    #[test]
+    fn boolean_patterns_fold() {
+        let (p, b, x) = program();
+        let t = Expr::Lit(Literal::Bool(true));
+        assert_eq!(tidy(&p, &bin(BinaryOp::Eq, b.clone(), t.clone())), b);
+        assert_eq!(
+            tidy(&p, &bin(BinaryOp::Xor, b.clone(), t.clone())),
+            not(b.clone())
+        );
+        assert_eq!(tidy(&p, &not(not(b.clone()))), b);
+        let eq = bin(BinaryOp::Eq, x.clone(), x.clone());
+        assert_eq!(tidy(&p, &not(eq)), bin(BinaryOp::Ne, x.clone(), x.clone()));
+        assert_eq!(tidy(&p, &bin(BinaryOp::Or, b.clone(), t.clone())), t);
+        assert_eq!(
+            tidy(&p, &bin(BinaryOp::And, b.clone(), not(b.clone()))),
+            Expr::Lit(Literal::Bool(false))
+        );
+    }
+
+    #[test]
+    fn constant_comparisons_fold_exactly() {
+        let lit = |v: Literal| Expr::Lit(v);
+        let (p, _, x) = program();
+        let cases = [
+            (BinaryOp::Lt, Literal::Int(1), Literal::Float(1.5), true),
+            (
+                BinaryOp::Eq,
+                Literal::Int(9007199254740993),
+                Literal::Float(9007199254740992.0),
+                false,
+            ),
+            (
+                BinaryOp::Ne,
+                Literal::Float(f64::NAN),
+                Literal::Float(f64::NAN),
+                true,
+            ),
+            (BinaryOp::Ge, Literal::Float(-0.0), Literal::Int(0), true),
+        ];
+        for (op, a, b, expected) in cases {
+            assert_eq!(
+                tidy(&p, &bin(op, lit(a), lit(b))),
+                lit(Literal::Bool(expected))
+            );
+        }
+        let nan = lit(Literal::Float(f64::NAN));
+        assert_eq!(
+            tidy(&p, &bin(BinaryOp::Lt, x, nan)),
+            lit(Literal::Bool(false))
+        );
+    }
+}
