@@ -13,10 +13,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::back::python::{self as python_back, Header, PythonError};
-use crate::diag::{Diagnose, Location};
+use crate::diag::{Diagnose, Location, SourceSpan};
 use crate::front::onnx::{self as onnx_front, ImportError, ImportOptions, ImportedModel, Limits};
 use crate::front::sequence::{self, RollError};
 use crate::lower::faithful::{self, LowerError};
+use crate::network::text as network_text;
 use crate::network::verify::{self as network_verify, VerifyError as NetworkVerifyError};
 use crate::network::{Graph, Network, SequenceModel};
 use crate::program::verify::{self as program_verify, VerifyError as ProgramVerifyError};
@@ -86,6 +87,11 @@ pub enum CompileError {
     Roll(#[from] RollError),
     #[error(transparent)]
     Network(#[from] NetworkVerifyError),
+    #[error("{error}")]
+    NetworkText {
+        error: network_text::TextError,
+        text: String,
+    },
     #[error(transparent)]
     Domain(#[from] DomainError),
     #[error("{0}")]
@@ -119,6 +125,11 @@ impl Diagnose for CompileError {
         match self {
             CompileError::Import(e) => e.location(),
             CompileError::Roll(e) => e.location(),
+            CompileError::NetworkText { error, text } => Location::Text(SourceSpan {
+                source_name: "<network text>".to_string(),
+                source: text.clone(),
+                span: error.span.clone(),
+            }),
             CompileError::Network(_)
             | CompileError::Domain(_)
             | CompileError::Reference(_)
@@ -231,14 +242,33 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         length: options.length,
         limits: options.limits.clone(),
     };
-    let imported = onnx_front::import(bytes, &import_options)?;
-    timer.lap("import");
-
-    let (network, full_graph, kind_note) = build_network(bytes, &imported, options)?;
+    let (network, full_graph, kind_note, source) = if is_network_text(bytes) {
+        let text = String::from_utf8_lossy(bytes).into_owned();
+        let network = network_text::parse(&text).map_err(|error| CompileError::NetworkText {
+            error,
+            text: text.clone(),
+        })?;
+        let source = SourceInfo {
+            producer: "nn2py network text".to_string(),
+            opset: 0,
+            metadata: BTreeMap::new(),
+        };
+        (network, None, None, source)
+    } else {
+        let imported = onnx_front::import(bytes, &import_options)?;
+        timer.lap("import");
+        let (network, full_graph, kind_note) = build_network(bytes, &imported, options)?;
+        let source = SourceInfo {
+            producer: imported.producer_name,
+            opset: imported.opset,
+            metadata: imported.metadata,
+        };
+        (network, full_graph, kind_note, source)
+    };
     network_verify::verify_network(&network)?;
     timer.lap("roll");
 
-    let domain = resolve_domain(&network, &imported, options)?;
+    let domain = resolve_domain(&network, &source.metadata, options)?;
     let layout = ExampleLayout::of(&network, None);
     let examples = domain
         .as_ref()
@@ -260,8 +290,8 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         schema_version: 1,
         nn2py_version: VERSION,
         model_digest: model_digest.clone(),
-        producer: imported.producer_name.clone(),
-        opset: imported.opset,
+        producer: source.producer,
+        opset: source.opset,
         kind: match network {
             Network::Pointwise(_) => "pointwise",
             Network::Sequence(_) => "sequence",
@@ -326,7 +356,8 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         model_digest,
         nn2py_version: VERSION.to_string(),
         verification: format!(
-            "Checked against the network by nn2py's interpreter: {}.",
+            "Input domain: {}.\nChecked against the network by nn2py's interpreter: {}.",
+            describe_domain(domain.as_deref().unwrap_or_default()),
             verification.summary()
         ),
     };
@@ -356,6 +387,43 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         python: Some(python),
         report,
     })
+}
+
+/// The per-feature domain in words: one range when all features share it, else the list.
+fn describe_domain(ranges: &[Range]) -> String {
+    match ranges {
+        [] => "none".to_string(),
+        [first, rest @ ..] if rest.iter().all(|r| r == first) => {
+            format!("every input feature in {first}")
+        }
+        _ => {
+            let list: Vec<String> = ranges.iter().map(|r| r.to_string()).collect();
+            format!("input features in {}", list.join(", "))
+        }
+    }
+}
+
+/// What the report says about where the network came from.
+struct SourceInfo {
+    producer: String,
+    opset: i64,
+    metadata: BTreeMap<String, String>,
+}
+
+/// True when the input is the network IR's text form rather than ONNX protobuf (whose first byte
+/// is a field tag, never a letter of `network`).
+fn is_network_text(bytes: &[u8]) -> bool {
+    let text = bytes.trim_ascii_start();
+    let mut rest = text;
+    // Skip leading comment lines.
+    while rest.first() == Some(&b'#') {
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest.len(), |i| i + 1);
+        rest = rest[end..].trim_ascii_start();
+    }
+    rest.starts_with(b"network ")
 }
 
 /// Imports the model as a network: pointwise, or a sequence model rolled into a cell (with the
@@ -438,10 +506,10 @@ fn graph_has_recurrent_op(graph: &Graph) -> bool {
 /// gives one.
 fn resolve_domain(
     network: &Network,
-    imported: &ImportedModel,
+    metadata: &BTreeMap<String, String>,
     options: &Options,
 ) -> Result<Option<Vec<Range>>, CompileError> {
-    let ranges = match (&options.domain, imported.metadata.get(DOMAIN_METADATA_KEY)) {
+    let ranges = match (&options.domain, metadata.get(DOMAIN_METADATA_KEY)) {
         (Some(ranges), _) => ranges.clone(),
         (None, Some(text)) => domain::parse_ranges(text)?,
         (None, None) => return Ok(None),
