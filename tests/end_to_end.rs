@@ -40,7 +40,11 @@ fn fixtures() -> Vec<(String, PathBuf, Case)> {
             all.push((name, path, case));
         }
     }
-    assert!(all.len() >= 10, "expected every fixture style, found {}", all.len());
+    assert!(
+        all.len() >= 10,
+        "expected every fixture style, found {}",
+        all.len()
+    );
     all
 }
 
@@ -159,7 +163,11 @@ fn every_fixture_converts_and_its_python_agrees_with_onnxruntime() {
         let report = &compilation.report;
         assert_eq!(report.kind, case.kind, "{name}: kind");
         let verification = report.verification.as_ref().expect("verified");
-        assert!(verification.is_exact(), "{name}: {}", verification.summary());
+        assert!(
+            verification.is_exact(),
+            "{name}: {}",
+            verification.summary()
+        );
 
         let python = compilation.python.as_ref().expect("python written");
         let file = scratch.path().join(format!("{name}.py"));
@@ -170,11 +178,9 @@ fn every_fixture_converts_and_its_python_agrees_with_onnxruntime() {
         // The Python by python3 against onnxruntime, on a seeded sample of the domain.
         let layout = ExampleLayout::of(&compilation.network, None);
         let options = options_for(&case);
-        let per_feature = domain::per_feature(
-            options.domain.as_ref().unwrap(),
-            &layout.feature_counts(),
-        )
-        .unwrap();
+        let per_feature =
+            domain::per_feature(options.domain.as_ref().unwrap(), &layout.feature_counts())
+                .unwrap();
         let sample_options = VerifyOptions {
             samples: 200,
             seed: 2026,
@@ -206,7 +212,10 @@ fn every_fixture_converts_and_its_python_agrees_with_onnxruntime() {
                 } else {
                     (w - g).abs() <= 1e-4 * w.abs().max(1.0)
                 };
-                assert!(ok, "{name}: on {example:?}: onnxruntime {want:?}, python {got:?}");
+                assert!(
+                    ok,
+                    "{name}: on {example:?}: onnxruntime {want:?}, python {got:?}"
+                );
             }
         }
     }
