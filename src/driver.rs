@@ -1,7 +1,7 @@
 //! The compiler driver: the pipeline as one readable, ordered list of stages.
 //!
-//! `compile` runs: digest -> import -> sequence rolling -> network verification -> rolling check
-//! -> faithful lowering -> program verification -> program check against the network -> Python
+//! `compile` runs: digest -> import (ONNX, or the network IR's text form) -> sequence rolling ->
+//! network verification -> reference outputs -> rolling check -> faithful lowering -> program verification -> program check against the network -> Python
 //! -> (optionally) the Python file run by `python3` against the network. It stops early when only
 //! an intermediate form is wanted ([`Emit`]). It never prints, never exits, never writes files
 //! other than the scratch copy of the module that `python3` runs.
@@ -234,7 +234,7 @@ impl Timer {
     }
 }
 
-/// Compiles an ONNX model. See the module doc for the stages.
+/// Compiles a model: ONNX bytes, or the network IR's text form. See the module doc for the stages.
 pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileError> {
     let mut timer = Timer::new();
     let model_digest = digest(bytes);
@@ -274,11 +274,18 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         .as_ref()
         .map(|ranges| verify::draw_examples(&layout.example_ranges(ranges), &options.verify));
 
+    // The reference outputs: the network as the rest of the pipeline sees it (for a sequence
+    // model, its cell run over each sequence).
+    let reference = match &examples {
+        Some(examples) => Some(verify::reference_outputs(&network, &layout, examples)?),
+        None => None,
+    };
+    timer.lap("reference");
+
     let mut rolling = None;
-    if let (Network::Sequence(model), Some(full), Some(examples)) =
-        (&network, &full_graph, &examples)
-    {
-        let agreement = verify::check_rolling(full, model, &layout, examples, &options.verify);
+    if let (Some(full), Some(examples), Some(reference)) = (&full_graph, &examples, &reference) {
+        let agreement =
+            verify::check_rolling(full, &layout, examples, reference, &options.verify);
         if !agreement.is_exact() {
             return Err(CompileError::RollingChanged(Box::new(agreement)));
         }
@@ -322,10 +329,6 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
     program_verify::verify(&program)?;
     timer.lap("lower");
 
-    let reference = match &examples {
-        Some(examples) => Some(verify::reference_outputs(&network, &layout, examples)?),
-        None => None,
-    };
     if let (Some(examples), Some(reference)) = (&examples, &reference) {
         report.verification = Some(verify::check_program(
             &program,
