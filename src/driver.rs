@@ -284,8 +284,7 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
 
     let mut rolling = None;
     if let (Some(full), Some(examples), Some(reference)) = (&full_graph, &examples, &reference) {
-        let agreement =
-            verify::check_rolling(full, &layout, examples, reference, &options.verify);
+        let agreement = verify::check_rolling(full, &layout, examples, reference, &options.verify);
         if !agreement.is_exact() {
             return Err(CompileError::RollingChanged(Box::new(agreement)));
         }
