@@ -151,13 +151,18 @@ pub fn import(bytes: &[u8], options: &ImportOptions) -> Result<ImportedModel, Im
     };
     let mut b = Builder::new(cx, None)?;
     b.add_initializers(&graph.initializer)?;
+    let metadata_length = model
+        .metadata_props
+        .iter()
+        .find(|p| p.key == LENGTH_METADATA_KEY)
+        .map(|p| p.value.as_str());
     let mut inputs = Vec::new();
     for info in &graph.input {
         // A graph input that is also an initialiser is a constant with a default value.
         if graph.initializer.iter().any(|t| t.name == info.name) {
             continue;
         }
-        let (declared, ty) = bind_input(info, options)?;
+        let (declared, ty) = bind_input(info, options, metadata_length)?;
         let index = b.graph.inputs.len();
         let id = b
             .graph
@@ -188,6 +193,20 @@ pub fn import(bytes: &[u8], options: &ImportOptions) -> Result<ImportedModel, Im
     })
 }
 
+/// The `nn2py.length` metadata as a positive integer; anything else is an error naming the key.
+fn parse_length(text: &str) -> Result<usize, ImportError> {
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|&l| l > 0)
+        .ok_or_else(|| {
+            whole(format!(
+                "the metadata {LENGTH_METADATA_KEY} is \"{}\", not a positive integer",
+                text.escape_debug()
+            ))
+        })
+}
+
 fn whole(message: String) -> ImportError {
     ImportError {
         message,
@@ -205,10 +224,15 @@ fn count_nodes(graph: &GraphProto) -> usize {
     })
 }
 
-/// The declared dimensions of a model input and its bound type.
+/// The metadata key whose value binds a symbolic time axis when no length is given.
+pub const LENGTH_METADATA_KEY: &str = "nn2py.length";
+
+/// The declared dimensions of a model input and its bound type. A symbolic time axis with no
+/// [`ImportOptions::length`] is bound to `metadata_length` (the `nn2py.length` metadata).
 fn bind_input(
     info: &ValueInfoProto,
     options: &ImportOptions,
+    metadata_length: Option<&str>,
 ) -> Result<(DeclaredTensor, TensorType), ImportError> {
     let location = Location::Value(info.name.clone());
     let what = format!("input \"{}\"", info.name.escape_debug());
@@ -227,12 +251,16 @@ fn bind_input(
             (0, _, _) => 1,
             (1, _, Some(length)) if rank == 3 => length,
             (_, Dim::Fixed(v), _) => *v,
-            (1, Dim::Symbolic(s), None) if rank == 3 => {
-                return Err(fail(format!(
-                    "{what} has a symbolic time axis (axis 1, \"{}\"); pass `--length` to bind it",
-                    s.escape_debug()
-                )))
-            }
+            (1, Dim::Symbolic(s), None) if rank == 3 => match metadata_length {
+                Some(text) => parse_length(text)?,
+                None => {
+                    return Err(fail(format!(
+                        "{what} has a symbolic time axis (axis 1, \"{}\"); pass `--length` \
+                         to bind it",
+                        s.escape_debug()
+                    )))
+                }
+            },
             (_, Dim::Symbolic(s), _) => {
                 return Err(fail(format!(
                     "{what} has the symbolic dimension {axis} (\"{}\"); only the batch axis 0 \
