@@ -11,7 +11,8 @@
 //!
 //! # Binding
 //! Axis 0 of every graph input is the batch axis and is bound to 1. Axis 1 of a rank-3 input is
-//! the time axis, bound to [`ImportOptions::length`] when given, else to its declared value.
+//! the time axis, bound to [`ImportOptions::length`] when given, else to its declared value or,
+//! when that is symbolic, to the model's `nn2py.length` metadata ([`LENGTH_METADATA_KEY`]).
 //! Every other dimension must be fixed. Shapes are then static, so shape arithmetic folds away.
 
 mod attrs;
@@ -55,7 +56,8 @@ impl Default for Limits {
 /// How to bind the model's dimensions.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ImportOptions {
-    /// Binds axis 1 (the time axis) of every rank-3 input; required when it is symbolic.
+    /// Binds axis 1 (the time axis) of every rank-3 input; required when it is symbolic and the
+    /// model has no `nn2py.length` metadata.
     pub length: Option<usize>,
     pub limits: Limits,
 }
