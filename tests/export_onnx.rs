@@ -75,7 +75,7 @@ fn check_compiles_and_verifies(bytes: &[u8], length: usize) {
     assert!(compiled.python.is_some());
 }
 
-/// onnxruntime on a batch of `sequences` against [`AnchorRnn::run`] on each, to within
+/// `onnx.checker` (full check) accepts the model, and onnxruntime on a batch of `sequences` against [`AnchorRnn::run`] on each, to within
 /// `tolerance` relative to `1 + |expected|`.
 fn check_against_onnxruntime(
     model: &AnchorRnn,
@@ -86,6 +86,19 @@ fn check_against_onnxruntime(
     let dir = tempfile::tempdir().expect("a temp dir");
     let path = dir.path().join("anchor.onnx");
     std::fs::write(&path, bytes).expect("writes the model");
+    let checker = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, onnx; onnx.checker.check_model(sys.argv[1], full_check=True)",
+        ])
+        .arg(&path)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        checker.status.success(),
+        "onnx.checker rejects the export: {}",
+        String::from_utf8_lossy(&checker.stderr)
+    );
     let n = sequences.len();
     let t = sequences[0].len();
     let d = model.input_dim;
