@@ -6,6 +6,7 @@
 pub mod back;
 pub mod diag;
 pub mod driver;
+pub mod export;
 pub mod front;
 pub mod lower;
 pub mod network;

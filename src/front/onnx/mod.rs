@@ -11,7 +11,8 @@
 //!
 //! # Binding
 //! Axis 0 of every graph input is the batch axis and is bound to 1. Axis 1 of a rank-3 input is
-//! the time axis, bound to [`ImportOptions::length`] when given, else to its declared value.
+//! the time axis, bound to [`ImportOptions::length`] when given, else to its declared value or,
+//! when that is symbolic, to the model's `nn2py.length` metadata ([`LENGTH_METADATA_KEY`]).
 //! Every other dimension must be fixed. Shapes are then static, so shape arithmetic folds away.
 
 mod attrs;
@@ -55,7 +56,8 @@ impl Default for Limits {
 /// How to bind the model's dimensions.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ImportOptions {
-    /// Binds axis 1 (the time axis) of every rank-3 input; required when it is symbolic.
+    /// Binds axis 1 (the time axis) of every rank-3 input; required when it is symbolic and the
+    /// model has no `nn2py.length` metadata.
     pub length: Option<usize>,
     pub limits: Limits,
 }
@@ -151,13 +153,18 @@ pub fn import(bytes: &[u8], options: &ImportOptions) -> Result<ImportedModel, Im
     };
     let mut b = Builder::new(cx, None)?;
     b.add_initializers(&graph.initializer)?;
+    let metadata_length = model
+        .metadata_props
+        .iter()
+        .find(|p| p.key == LENGTH_METADATA_KEY)
+        .map(|p| p.value.as_str());
     let mut inputs = Vec::new();
     for info in &graph.input {
         // A graph input that is also an initialiser is a constant with a default value.
         if graph.initializer.iter().any(|t| t.name == info.name) {
             continue;
         }
-        let (declared, ty) = bind_input(info, options)?;
+        let (declared, ty) = bind_input(info, options, metadata_length)?;
         let index = b.graph.inputs.len();
         let id = b
             .graph
@@ -188,6 +195,20 @@ pub fn import(bytes: &[u8], options: &ImportOptions) -> Result<ImportedModel, Im
     })
 }
 
+/// The `nn2py.length` metadata as a positive integer; anything else is an error naming the key.
+fn parse_length(text: &str) -> Result<usize, ImportError> {
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|&l| l > 0)
+        .ok_or_else(|| {
+            whole(format!(
+                "the metadata {LENGTH_METADATA_KEY} is \"{}\", not a positive integer",
+                text.escape_debug()
+            ))
+        })
+}
+
 fn whole(message: String) -> ImportError {
     ImportError {
         message,
@@ -205,10 +226,15 @@ fn count_nodes(graph: &GraphProto) -> usize {
     })
 }
 
-/// The declared dimensions of a model input and its bound type.
+/// The metadata key whose value binds a symbolic time axis when no length is given.
+pub const LENGTH_METADATA_KEY: &str = "nn2py.length";
+
+/// The declared dimensions of a model input and its bound type. A symbolic time axis with no
+/// [`ImportOptions::length`] is bound to `metadata_length` (the `nn2py.length` metadata).
 fn bind_input(
     info: &ValueInfoProto,
     options: &ImportOptions,
+    metadata_length: Option<&str>,
 ) -> Result<(DeclaredTensor, TensorType), ImportError> {
     let location = Location::Value(info.name.clone());
     let what = format!("input \"{}\"", info.name.escape_debug());
@@ -227,12 +253,16 @@ fn bind_input(
             (0, _, _) => 1,
             (1, _, Some(length)) if rank == 3 => length,
             (_, Dim::Fixed(v), _) => *v,
-            (1, Dim::Symbolic(s), None) if rank == 3 => {
-                return Err(fail(format!(
-                    "{what} has a symbolic time axis (axis 1, \"{}\"); pass `--length` to bind it",
-                    s.escape_debug()
-                )))
-            }
+            (1, Dim::Symbolic(s), None) if rank == 3 => match metadata_length {
+                Some(text) => parse_length(text)?,
+                None => {
+                    return Err(fail(format!(
+                        "{what} has a symbolic time axis (axis 1, \"{}\"); pass `--length` \
+                         to bind it",
+                        s.escape_debug()
+                    )))
+                }
+            },
             (_, Dim::Symbolic(s), _) => {
                 return Err(fail(format!(
                     "{what} has the symbolic dimension {axis} (\"{}\"); only the batch axis 0 \
