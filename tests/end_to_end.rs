@@ -8,10 +8,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ndarray::{ArrayD, IxDyn};
 use nn2py::driver::{self, Compilation, Options};
 use nn2py::front::onnx::{self as onnx_front, ImportOptions};
-use nn2py::network::{text as network_text, DType, Tensor};
+use nn2py::network::{text as network_text, Tensor};
 use nn2py::program::text as program_text;
 use nn2py::verify::{self, domain, ExampleLayout, VerifyOptions};
 use serde::Deserialize;
@@ -79,20 +78,6 @@ fn onnxruntime_outputs(
     input_names: &[String],
 ) -> Vec<Vec<f64>> {
     let n = examples.len();
-    let tensor = |dtype: DType, shape: Vec<usize>, values: Vec<f64>| match dtype {
-        DType::F32 => Tensor::F32(
-            ArrayD::from_shape_vec(IxDyn(&shape), values.iter().map(|&v| v as f32).collect())
-                .unwrap(),
-        ),
-        DType::I64 => Tensor::I64(
-            ArrayD::from_shape_vec(IxDyn(&shape), values.iter().map(|&v| v as i64).collect())
-                .unwrap(),
-        ),
-        DType::Bool => Tensor::Bool(
-            ArrayD::from_shape_vec(IxDyn(&shape), values.iter().map(|&v| v != 0.0).collect())
-                .unwrap(),
-        ),
-    };
     let inputs: Vec<(String, Tensor)> = match layout {
         ExampleLayout::Pointwise(specs) => {
             let mut offset = 0;
@@ -108,7 +93,10 @@ fn onnxruntime_outputs(
                     offset += per;
                     let mut batch_shape = shape.clone();
                     batch_shape[0] = n;
-                    (name.clone(), tensor(*dtype, batch_shape, values))
+                    (
+                        name.clone(),
+                        verify::make_tensor(*dtype, &batch_shape, &values),
+                    )
                 })
                 .collect()
         }
@@ -117,21 +105,17 @@ fn onnxruntime_outputs(
             input_dim,
             dtype,
         } => {
-            let values = examples.iter().flatten().copied().collect();
+            let values: Vec<f64> = examples.iter().flatten().copied().collect();
             vec![(
                 input_names[0].clone(),
-                tensor(*dtype, vec![n, *length, *input_dim], values),
+                verify::make_tensor(*dtype, &[n, *length, *input_dim], &values),
             )]
         }
     };
     let outputs = common::oracle::run_onnxruntime(path, &inputs);
     let mut per_example = vec![Vec::new(); n];
     for output in outputs {
-        let values: Vec<f64> = match &output {
-            Tensor::F32(a) => a.iter().map(|&v| v as f64).collect(),
-            Tensor::I64(a) => a.iter().map(|&v| v as f64).collect(),
-            Tensor::Bool(a) => a.iter().map(|&v| if v { 1.0 } else { 0.0 }).collect(),
-        };
+        let (values, _) = verify::flatten(&[output]);
         let per = values.len() / n;
         for (i, chunk) in values.chunks(per).enumerate() {
             per_example[i].extend_from_slice(chunk);

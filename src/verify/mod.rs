@@ -313,7 +313,9 @@ impl ExampleLayout {
     }
 }
 
-fn make_tensor(dtype: DType, shape: &[usize], values: &[f64]) -> Tensor {
+/// A tensor of the given type and shape from feature values (held as f64). Panics when
+/// `values.len()` is not the product of `shape` (callers derive both from one layout).
+pub fn make_tensor(dtype: DType, shape: &[usize], values: &[f64]) -> Tensor {
     let shape = IxDyn(shape);
     // The shapes and value counts come from the same layout, so construction cannot fail.
     match dtype {
@@ -333,7 +335,7 @@ fn make_tensor(dtype: DType, shape: &[usize], values: &[f64]) -> Tensor {
 }
 
 /// Flattens output tensors to values, with `true` for each element compared exactly.
-fn flatten(tensors: &[Tensor]) -> (Vec<f64>, Vec<bool>) {
+pub fn flatten(tensors: &[Tensor]) -> (Vec<f64>, Vec<bool>) {
     let mut values = Vec::new();
     let mut exact = Vec::new();
     for t in tensors {
