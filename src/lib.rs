@@ -13,4 +13,5 @@ pub mod network;
 pub mod program;
 pub mod rng;
 pub mod tasks;
+pub mod train;
 pub mod verify;

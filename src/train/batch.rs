@@ -1,0 +1,115 @@
+//! Training data as the trainer consumes it: a pool of sequences in `f32` and batches drawn
+//! from it, laid out time-major so each step's inputs are one contiguous `[n, d]` block.
+
+use crate::rng::SplitMix64;
+use crate::tasks::Dataset;
+
+/// `n` sequences of `length` steps, time-major: input feature `j` of sequence `i` at step `t` is
+/// `inputs[(t * n + i) * input_dim + j]`; targets likewise with `output_dim`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub n: usize,
+    pub length: usize,
+    pub input_dim: usize,
+    pub output_dim: usize,
+    pub inputs: Vec<f32>,
+    pub targets: Vec<f32>,
+}
+
+impl Batch {
+    /// The sequences `indices` of `data`, converted to `f32` (integers up to 2^24 are exact).
+    pub fn from_dataset(data: &Dataset, indices: &[usize]) -> Batch {
+        let (n, length, d, o) = (indices.len(), data.length, data.input_dim, data.output_dim);
+        let mut inputs = vec![0.0f32; n * length * d];
+        let mut targets = vec![0.0f32; n * length * o];
+        for (row, &seq) in indices.iter().enumerate() {
+            let x = &data.inputs[seq * length * d..(seq + 1) * length * d];
+            let y = &data.outputs[seq * length * o..(seq + 1) * length * o];
+            for t in 0..length {
+                for j in 0..d {
+                    inputs[(t * n + row) * d + j] = x[t * d + j] as f32;
+                }
+                for j in 0..o {
+                    targets[(t * n + row) * o + j] = y[t * o + j] as f32;
+                }
+            }
+        }
+        Batch {
+            n,
+            length,
+            input_dim: d,
+            output_dim: o,
+            inputs,
+            targets,
+        }
+    }
+
+    /// Every sequence of `data`, in order.
+    pub fn all(data: &Dataset) -> Batch {
+        Batch::from_dataset(data, &(0..data.count).collect::<Vec<_>>())
+    }
+
+    /// Step `t`'s inputs, `[n, input_dim]` row-major.
+    pub fn step_inputs(&self, t: usize) -> &[f32] {
+        let size = self.n * self.input_dim;
+        &self.inputs[t * size..(t + 1) * size]
+    }
+
+    /// Step `t`'s targets, `[n, output_dim]` row-major.
+    pub fn step_targets(&self, t: usize) -> &[f32] {
+        let size = self.n * self.output_dim;
+        &self.targets[t * size..(t + 1) * size]
+    }
+}
+
+/// Draws training batches from a fixed pool of sequences, with replacement, seeded.
+#[derive(Debug, Clone)]
+pub struct Sampler<'a> {
+    data: &'a Dataset,
+    rng: SplitMix64,
+    indices: Vec<usize>,
+}
+
+impl<'a> Sampler<'a> {
+    /// Panics never; an empty pool gives empty batches.
+    pub fn new(data: &'a Dataset, seed: u64) -> Self {
+        Sampler {
+            data,
+            rng: SplitMix64::new(seed),
+            indices: Vec::new(),
+        }
+    }
+
+    /// The next batch of `n` sequences.
+    pub fn next_batch(&mut self, n: usize) -> Batch {
+        self.indices.clear();
+        if self.data.count > 0 {
+            let hi = self.data.count as i64 - 1;
+            for _ in 0..n {
+                self.indices.push(self.rng.int_in(0, hi) as usize);
+            }
+        }
+        Batch::from_dataset(self.data, &self.indices)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_time_major() {
+        let data = Dataset {
+            count: 2,
+            length: 3,
+            input_dim: 1,
+            output_dim: 1,
+            inputs: vec![1, 2, 3, 4, 5, 6],
+            outputs: vec![10, 20, 30, 40, 50, 60],
+        };
+        let batch = Batch::from_dataset(&data, &[1, 0]);
+        assert_eq!(batch.step_inputs(0), &[4.0, 1.0]);
+        assert_eq!(batch.step_inputs(2), &[6.0, 3.0]);
+        assert_eq!(batch.step_targets(1), &[50.0, 20.0]);
+    }
+}

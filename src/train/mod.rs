@@ -1,0 +1,190 @@
+//! nn2py's embedded trainer for the anchor RNN of the MIPS benchmark.
+//!
+//! `h_t = f([h_{t-1}; x_t])`, `y_t = g(h_t)`, `h_0 = 0`; raw integer inputs as reals; loss
+//! `0.5 * ln(1 + (y_hat - y)^2)` averaged over every output value; AdamW; accuracy is exact
+//! match after rounding. [`train_task`] runs the whole recipe for one task: a training pool and
+//! a held-out batch from seeds that derive from the run's seed, the architecture search
+//! ([`search`]), then simplicity retraining ([`simplify`]), and a final judgement on a larger
+//! held-out set.
+//!
+//! The gradient engine is [`fused`]: a forward and backward pass written for this cell (the
+//! issue allows it when a general framework's per-operation overhead dominates, as it does at
+//! these sizes). [`autodiff`] computes the same loss with burn's autodiff; tests hold the two to
+//! the same gradients, and the training benchmark measures both.
+//!
+//! **Invariant:** the same task, options and seed give the same network, bit for bit (single
+//! thread per run, seeded data, seeded initialisation, sequential sums).
+
+pub mod adamw;
+pub mod autodiff;
+pub mod batch;
+pub mod fit;
+pub mod fused;
+pub mod model;
+pub mod search;
+pub mod simplify;
+
+use std::time::Instant;
+
+use crate::export::AnchorRnn;
+use crate::tasks::{Task, TaskError};
+use crate::train::batch::Batch;
+use crate::train::fit::{accuracy, Accuracy};
+use crate::train::model::Architecture;
+use crate::train::search::{mix, search, Attempt, SearchEvent, SearchOptions};
+use crate::train::simplify::{nonzero, simplify, SimplifyOptions, Stage};
+
+/// Seed of the benchmark's held-out data. Training data seeds are derived from the run's seed
+/// and never equal it (see [`data_seed`]).
+pub const BENCHMARK_SEED: u64 = 0x6E6E_3270_7942_656E;
+
+/// Why training could not run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Data(#[from] TaskError),
+    #[error("the search tried no candidate (check --hidden and the parameter limit)")]
+    NoCandidate,
+}
+
+/// Settings of [`train_task`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TrainOptions {
+    pub search: SearchOptions,
+    /// `None` skips simplicity retraining.
+    pub simplify: Option<SimplifyOptions>,
+    /// Sequences in the training pool.
+    pub train_sequences: usize,
+    /// Sequences in the held-out batch the search and simplification judge by.
+    pub held_out_sequences: usize,
+    /// Sequences in the final held-out check.
+    pub check_sequences: usize,
+    pub seed: u64,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            search: SearchOptions::default(),
+            simplify: Some(SimplifyOptions::default()),
+            train_sequences: 50_000,
+            held_out_sequences: 2_000,
+            check_sequences: 10_000,
+            seed: 1,
+        }
+    }
+}
+
+/// Which data a derived seed is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataPurpose {
+    Train = 1,
+    HeldOut = 2,
+    Check = 3,
+    Search = 4,
+}
+
+/// The seed for `purpose` in a run seeded by `seed` for the task at `task_index`; never
+/// [`BENCHMARK_SEED`].
+pub fn data_seed(seed: u64, task_index: usize, purpose: DataPurpose) -> u64 {
+    let derived = mix(mix(seed, task_index as u64), purpose as u64);
+    if derived == BENCHMARK_SEED {
+        derived ^ 1
+    } else {
+        derived
+    }
+}
+
+/// A trained network and how it was obtained.
+#[derive(Debug, Clone)]
+pub struct Trained {
+    pub model: AnchorRnn,
+    pub architecture: Architecture,
+    pub parameters: usize,
+    pub nonzero: usize,
+    /// Optimiser steps over the search and the simplification.
+    pub steps: usize,
+    pub seconds: f64,
+    /// On the final check set (fresh sequences, not used in training or the search).
+    pub check: Accuracy,
+    pub attempts: Vec<Attempt>,
+    pub stages: Vec<Stage>,
+}
+
+impl Trained {
+    /// Exact on every value of the final check set.
+    pub fn is_exact(&self) -> bool {
+        self.check.is_exact()
+    }
+}
+
+/// Trains a network for `task` (search, then simplicity retraining if the search found an exact
+/// one). `events` sees the search's progress.
+pub fn train_task(
+    task: &Task,
+    options: &TrainOptions,
+    events: &mut dyn FnMut(SearchEvent<'_>),
+) -> Result<Trained, TrainError> {
+    let start = Instant::now();
+    let index = crate::tasks::all()
+        .iter()
+        .position(|t| t.name == task.name)
+        .unwrap_or(0);
+    let seed = |purpose| data_seed(options.seed, index, purpose);
+    let train = task.generate(
+        options.train_sequences,
+        task.length,
+        seed(DataPurpose::Train),
+    )?;
+    let held_out_data = task.generate(
+        options.held_out_sequences,
+        task.length,
+        seed(DataPurpose::HeldOut),
+    )?;
+    let held_out = Batch::all(&held_out_data);
+    let found = search(
+        &train,
+        &held_out,
+        &options.search,
+        seed(DataPurpose::Search),
+        events,
+    )
+    .ok_or(TrainError::NoCandidate)?;
+    let mut steps: usize = found.attempts.iter().map(|a| a.steps).sum();
+    let mut model = found.model;
+    let mut stages = Vec::new();
+    if let (true, Some(simplify_options)) = (found.accuracy.is_exact(), &options.simplify) {
+        let simplified = simplify(
+            model,
+            &train,
+            &held_out,
+            simplify_options,
+            seed(DataPurpose::Search) ^ 0x5,
+        );
+        steps += simplified.steps;
+        model = simplified.model;
+        stages = simplified.stages;
+    }
+    let check_data = task.generate(
+        options.check_sequences,
+        task.length,
+        seed(DataPurpose::Check),
+    )?;
+    let check = accuracy(
+        &model,
+        &Batch::all(&check_data),
+        &mut fused::Workspace::new(),
+    );
+    let architecture = Architecture::of(&model);
+    Ok(Trained {
+        parameters: architecture.parameter_count(task.input_dim, task.output_dim),
+        nonzero: nonzero(&model),
+        architecture,
+        model,
+        steps,
+        seconds: start.elapsed().as_secs_f64(),
+        check,
+        attempts: found.attempts,
+        stages,
+    })
+}

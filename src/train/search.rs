@@ -1,0 +1,213 @@
+//! Architecture search: the smallest anchor RNN that a short training run brings to 100% on a
+//! held-out batch.
+//!
+//! Candidates are ordered by parameter count (ties: shallower first), so small nonlinear
+//! networks (a hidden size of 2 with an 8-wide `f`) are tried before large linear ones; each gets
+//! a few seeds. The search stops at the first exact network, or when the candidates or the time
+//! budget run out.
+
+use std::time::{Duration, Instant};
+
+use crate::export::AnchorRnn;
+use crate::tasks::Dataset;
+use crate::train::batch::Batch;
+use crate::train::fit::{fit, Accuracy, FitOptions, FitProgress};
+use crate::train::model::{initialise, Architecture};
+
+/// Settings of the search.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SearchOptions {
+    pub fit: FitOptions,
+    /// Training runs (initialisations) per candidate.
+    pub seeds: usize,
+    /// Candidates with more parameters are not tried.
+    pub max_parameters: usize,
+    /// Hidden sizes tried.
+    pub hidden_sizes: Vec<usize>,
+    /// Hidden-layer widths tried for `f` and `g` (each MLP has at most one hidden layer here).
+    pub widths: Vec<usize>,
+    /// Give up after this long (the run in progress finishes).
+    pub time_budget: Duration,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions {
+            fit: FitOptions::default(),
+            seeds: 2,
+            max_parameters: 3000,
+            hidden_sizes: vec![1, 2, 3, 4, 6, 8, 12, 16, 24],
+            widths: vec![8, 16, 32, 64],
+            time_budget: Duration::from_secs(600),
+        }
+    }
+}
+
+/// The candidates in search order.
+pub fn candidates(
+    options: &SearchOptions,
+    input_dim: usize,
+    output_dim: usize,
+) -> Vec<Architecture> {
+    let mut shapes: Vec<Vec<usize>> = vec![vec![]];
+    shapes.extend(options.widths.iter().map(|&w| vec![w]));
+    let mut all = Vec::new();
+    for &hidden in &options.hidden_sizes {
+        for f in &shapes {
+            for g in &shapes {
+                let arch = Architecture {
+                    hidden,
+                    f_widths: f.clone(),
+                    g_widths: g.clone(),
+                };
+                if arch.parameter_count(input_dim, output_dim) <= options.max_parameters {
+                    all.push(arch);
+                }
+            }
+        }
+    }
+    all.sort_by_key(|a| {
+        (
+            a.parameter_count(input_dim, output_dim),
+            a.f_widths.len() + a.g_widths.len(),
+            a.hidden,
+        )
+    });
+    all
+}
+
+/// One training run of the search.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Attempt {
+    pub architecture: Architecture,
+    pub seed: u64,
+    pub steps: usize,
+    pub accuracy: f64,
+    pub exact: bool,
+    pub seconds: f64,
+}
+
+/// What the search found.
+#[derive(Debug, Clone)]
+pub struct SearchOutcome {
+    /// The first exact network, or the most accurate one when none was exact.
+    pub model: AnchorRnn,
+    pub accuracy: Accuracy,
+    pub attempts: Vec<Attempt>,
+    pub seconds: f64,
+}
+
+impl SearchOutcome {
+    pub fn is_exact(&self) -> bool {
+        self.accuracy.is_exact()
+    }
+}
+
+/// A search event, for progress displays.
+#[derive(Debug, Clone)]
+pub enum SearchEvent<'a> {
+    Started {
+        architecture: &'a Architecture,
+        seed: u64,
+        index: usize,
+        total: usize,
+    },
+    Progress(FitProgress),
+    Finished(&'a Attempt),
+}
+
+/// Searches for the smallest exact network on `train`, judged on `held_out`. Initialisation and
+/// batch order of attempt `k` derive from `seed` and `k`.
+pub fn search(
+    train: &Dataset,
+    held_out: &Batch,
+    options: &SearchOptions,
+    seed: u64,
+    events: &mut dyn FnMut(SearchEvent<'_>),
+) -> Option<SearchOutcome> {
+    let start = Instant::now();
+    let list = candidates(options, train.input_dim, train.output_dim);
+    let total = list.len() * options.seeds;
+    let mut best: Option<(AnchorRnn, Accuracy)> = None;
+    let mut attempts = Vec::new();
+    'outer: for arch in &list {
+        for _ in 0..options.seeds {
+            if start.elapsed() > options.time_budget {
+                break 'outer;
+            }
+            let attempt_seed = mix(seed, attempts.len() as u64);
+            events(SearchEvent::Started {
+                architecture: arch,
+                seed: attempt_seed,
+                index: attempts.len() + 1,
+                total,
+            });
+            let began = Instant::now();
+            let model = initialise(arch, train.input_dim, train.output_dim, attempt_seed);
+            let outcome = fit(
+                model,
+                train,
+                held_out,
+                &options.fit,
+                None,
+                attempt_seed,
+                &mut |p| events(SearchEvent::Progress(p)),
+            );
+            let attempt = Attempt {
+                architecture: arch.clone(),
+                seed: attempt_seed,
+                steps: outcome.steps,
+                accuracy: outcome.accuracy.rate(),
+                exact: outcome.accuracy.is_exact(),
+                seconds: began.elapsed().as_secs_f64(),
+            };
+            events(SearchEvent::Finished(&attempt));
+            attempts.push(attempt);
+            let better = best
+                .as_ref()
+                .is_none_or(|(_, acc)| outcome.accuracy.values_correct > acc.values_correct);
+            if better {
+                best = Some((outcome.model, outcome.accuracy));
+            }
+            if best.as_ref().is_some_and(|(_, acc)| acc.is_exact()) {
+                break 'outer;
+            }
+        }
+    }
+    let (model, accuracy) = best?;
+    Some(SearchOutcome {
+        model,
+        accuracy,
+        attempts,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// A seed for sub-run `k` of a run seeded by `seed` (SplitMix64's finaliser of both).
+pub fn mix(seed: u64, k: u64) -> u64 {
+    let mut z = seed
+        ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(0xD1B5_4A32_D192_ED03);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_nonlinear_networks_come_before_large_linear_ones() {
+        let list = candidates(&SearchOptions::default(), 1, 1);
+        let position = |h: usize, f: Vec<usize>| {
+            list.iter()
+                .position(|a| a.hidden == h && a.f_widths == f && a.g_widths.is_empty())
+                .unwrap()
+        };
+        assert!(position(2, vec![8]) < position(12, vec![]));
+        assert_eq!(list[0].to_string(), "h=1 f=[] g=[]");
+        let counts: Vec<usize> = list.iter().map(|a| a.parameter_count(1, 1)).collect();
+        assert!(counts.windows(2).all(|w| w[0] <= w[1]));
+    }
+}
