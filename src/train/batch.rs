@@ -1,11 +1,12 @@
 //! Training data as the trainer consumes it: a pool of sequences in `f32` and batches drawn
-//! from it, laid out time-major so each step's inputs are one contiguous `[n, d]` block.
+//! from it, laid out time-major and feature-major, so each step's inputs are one contiguous
+//! `[d, n]` block whose rows run over the batch (the fused kernels vectorise over the batch).
 
 use crate::rng::SplitMix64;
 use crate::tasks::Dataset;
 
-/// `n` sequences of `length` steps, time-major: input feature `j` of sequence `i` at step `t` is
-/// `inputs[(t * n + i) * input_dim + j]`; targets likewise with `output_dim`.
+/// `n` sequences of `length` steps: input feature `j` of sequence `i` at step `t` is
+/// `inputs[(t * input_dim + j) * n + i]`; targets likewise with `output_dim`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
     pub n: usize,
@@ -27,10 +28,10 @@ impl Batch {
             let y = &data.outputs[seq * length * o..(seq + 1) * length * o];
             for t in 0..length {
                 for j in 0..d {
-                    inputs[(t * n + row) * d + j] = x[t * d + j] as f32;
+                    inputs[(t * d + j) * n + row] = x[t * d + j] as f32;
                 }
                 for j in 0..o {
-                    targets[(t * n + row) * o + j] = y[t * o + j] as f32;
+                    targets[(t * o + j) * n + row] = y[t * o + j] as f32;
                 }
             }
         }
@@ -49,13 +50,13 @@ impl Batch {
         Batch::from_dataset(data, &(0..data.count).collect::<Vec<_>>())
     }
 
-    /// Step `t`'s inputs, `[n, input_dim]` row-major.
+    /// Step `t`'s inputs, `[input_dim, n]` row-major.
     pub fn step_inputs(&self, t: usize) -> &[f32] {
         let size = self.n * self.input_dim;
         &self.inputs[t * size..(t + 1) * size]
     }
 
-    /// Step `t`'s targets, `[n, output_dim]` row-major.
+    /// Step `t`'s targets, `[output_dim, n]` row-major.
     pub fn step_targets(&self, t: usize) -> &[f32] {
         let size = self.n * self.output_dim;
         &self.targets[t * size..(t + 1) * size]
@@ -111,5 +112,18 @@ mod tests {
         assert_eq!(batch.step_inputs(0), &[4.0, 1.0]);
         assert_eq!(batch.step_inputs(2), &[6.0, 3.0]);
         assert_eq!(batch.step_targets(1), &[50.0, 20.0]);
+        let pairs = Dataset {
+            count: 2,
+            length: 1,
+            input_dim: 2,
+            output_dim: 1,
+            inputs: vec![1, 2, 3, 4],
+            outputs: vec![0, 0],
+        };
+        // Feature-major within a step: feature 0 of both sequences, then feature 1.
+        assert_eq!(
+            Batch::from_dataset(&pairs, &[0, 1]).step_inputs(0),
+            &[1.0, 3.0, 2.0, 4.0]
+        );
     }
 }

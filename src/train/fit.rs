@@ -9,6 +9,46 @@ use crate::train::batch::{Batch, Sampler};
 use crate::train::fused::Workspace;
 use crate::train::model::{tensors_mut, zeros_like};
 
+/// Which implementation computes the loss and its gradients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub enum Engine {
+    /// [`crate::train::fused`]: the hand-written BPTT for this cell (the default; fastest).
+    #[default]
+    Fused,
+    /// [`crate::train::autodiff`]: burn's autodiff on its CPU backend.
+    Burn,
+}
+
+/// A loss-and-gradient engine: the mean anchor loss over `batch` and its gradient in `grads`
+/// (overwritten; the model's shape).
+pub trait GradientEngine {
+    fn loss_and_gradients(
+        &mut self,
+        model: &AnchorRnn,
+        batch: &Batch,
+        grads: &mut AnchorRnn,
+    ) -> f64;
+}
+
+impl GradientEngine for Workspace {
+    fn loss_and_gradients(
+        &mut self,
+        model: &AnchorRnn,
+        batch: &Batch,
+        grads: &mut AnchorRnn,
+    ) -> f64 {
+        Workspace::loss_and_gradients(self, model, batch, grads)
+    }
+}
+
+/// A fresh engine of the given kind.
+pub fn engine(kind: Engine) -> Box<dyn GradientEngine> {
+    match kind {
+        Engine::Fused => Box::new(Workspace::new()),
+        Engine::Burn => Box::new(crate::train::autodiff::BurnEngine::new()),
+    }
+}
+
 /// Settings of one run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FitOptions {
@@ -26,6 +66,7 @@ pub struct FitOptions {
     pub l1: f32,
     /// Stop as soon as the held-out batch is exact (otherwise run all `steps`).
     pub stop_when_exact: bool,
+    pub engine: Engine,
 }
 
 impl Default for FitOptions {
@@ -39,6 +80,7 @@ impl Default for FitOptions {
             eval_every: 100,
             l1: 0.0,
             stop_when_exact: true,
+            engine: Engine::Fused,
         }
     }
 }
@@ -71,15 +113,14 @@ impl Accuracy {
 /// How often `model` gets `batch` exactly right.
 pub fn accuracy(model: &AnchorRnn, batch: &Batch, ws: &mut Workspace) -> Accuracy {
     ws.forward(model, batch);
-    let o = batch.output_dim;
-    let mut sequence_ok = vec![true; batch.n];
+    let (n, o) = (batch.n, batch.output_dim);
+    let mut sequence_ok = vec![true; n];
     let mut values_correct = 0;
     for t in 0..batch.length {
-        let y_hat = ws.output(t);
         let targets = batch.step_targets(t);
         for (i, ok) in sequence_ok.iter_mut().enumerate() {
             for j in 0..o {
-                if y_hat[[i, j]].round() == targets[i * o + j] {
+                if ws.output(t, i, j).round() == targets[j * n + i] {
                     values_correct += 1;
                 } else {
                     *ok = false;
@@ -125,7 +166,7 @@ pub fn fit(
     seed: u64,
     progress: &mut dyn FnMut(FitProgress),
 ) -> FitOutcome {
-    let mut ws = Workspace::new();
+    let mut ws = engine(options.engine);
     let mut eval_ws = Workspace::new();
     let mut grads = zeros_like(&model);
     let mut opt = AdamW::new(&model, options.adamw);
