@@ -66,20 +66,23 @@ pub struct FitOptions {
     pub l1: f32,
     /// Stop as soon as the held-out batch is exact (otherwise run all `steps`).
     pub stop_when_exact: bool,
+    /// Give up when the held-out accuracy has not improved for this many steps (0: never).
+    pub patience: usize,
     pub engine: Engine,
 }
 
 impl Default for FitOptions {
     fn default() -> Self {
         FitOptions {
-            steps: 4000,
+            steps: 6000,
             batch: 256,
-            lr: 3e-3,
+            lr: 1e-2,
             final_lr_fraction: 0.05,
             adamw: AdamWConfig::default(),
             eval_every: 100,
             l1: 0.0,
             stop_when_exact: true,
+            patience: 1500,
             engine: Engine::Fused,
         }
     }
@@ -174,6 +177,7 @@ pub fn fit(
     let mut loss = f64::NAN;
     let mut last = accuracy(&model, held_out, &mut eval_ws);
     let mut steps = 0;
+    let (mut best_correct, mut best_step) = (last.values_correct, 0);
     apply_frozen(&mut model, frozen);
     last = if frozen.is_some() {
         accuracy(&model, held_out, &mut eval_ws)
@@ -205,7 +209,11 @@ pub fn fit(
                 loss,
                 accuracy: last,
             });
-            if !loss.is_finite() || (options.stop_when_exact && last.is_exact()) {
+            if last.values_correct > best_correct {
+                (best_correct, best_step) = (last.values_correct, steps);
+            }
+            let stalled = options.patience > 0 && steps - best_step >= options.patience;
+            if !loss.is_finite() || stalled || (options.stop_when_exact && last.is_exact()) {
                 break;
             }
         }

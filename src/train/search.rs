@@ -3,10 +3,10 @@
 //!
 //! Candidates are ordered by parameter count (ties: shallower first), so small nonlinear
 //! networks (a hidden size of 2 with an 8-wide `f`) are tried before large linear ones; each gets
-//! a few seeds. The search stops at the first exact network, or when the candidates or the time
+//! a few seeds. The search stops at the first exact network, or when the candidates or the step
 //! budget run out.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::export::AnchorRnn;
 use crate::tasks::Dataset;
@@ -26,8 +26,10 @@ pub struct SearchOptions {
     pub hidden_sizes: Vec<usize>,
     /// Hidden-layer widths tried for `f` and `g` (each MLP has at most one hidden layer here).
     pub widths: Vec<usize>,
-    /// Give up after this long (the run in progress finishes).
-    pub time_budget: Duration,
+    /// Give up once the attempts have taken this many optimiser steps in all (the attempt in
+    /// progress finishes). A step budget, not a time budget, so the result does not depend on
+    /// the machine's load.
+    pub step_budget: usize,
 }
 
 impl Default for SearchOptions {
@@ -35,10 +37,10 @@ impl Default for SearchOptions {
         SearchOptions {
             fit: FitOptions::default(),
             seeds: 2,
-            max_parameters: 3000,
-            hidden_sizes: vec![1, 2, 3, 4, 6, 8, 12, 16, 24],
+            max_parameters: 5000,
+            hidden_sizes: vec![1, 2, 4, 8, 16, 32],
             widths: vec![8, 16, 32, 64],
-            time_budget: Duration::from_secs(600),
+            step_budget: 200_000,
         }
     }
 }
@@ -130,9 +132,10 @@ pub fn search(
     let total = list.len() * options.seeds;
     let mut best: Option<(AnchorRnn, Accuracy)> = None;
     let mut attempts = Vec::new();
+    let mut steps_taken = 0;
     'outer: for arch in &list {
         for _ in 0..options.seeds {
-            if start.elapsed() > options.time_budget {
+            if steps_taken >= options.step_budget {
                 break 'outer;
             }
             let attempt_seed = mix(seed, attempts.len() as u64);
@@ -161,6 +164,7 @@ pub fn search(
                 exact: outcome.accuracy.is_exact(),
                 seconds: began.elapsed().as_secs_f64(),
             };
+            steps_taken += attempt.steps;
             events(SearchEvent::Finished(&attempt));
             attempts.push(attempt);
             let better = best

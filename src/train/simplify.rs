@@ -29,7 +29,7 @@ impl Default for SimplifyOptions {
     fn default() -> Self {
         SimplifyOptions {
             l1_strengths: vec![1e-3, 1e-2, 3e-2],
-            steps: 800,
+            steps: 500,
             lr: 1e-3,
             prune_below: 0.02,
             snap_within: 0.05,
@@ -80,6 +80,7 @@ pub fn simplify(
         lr: options.lr,
         final_lr_fraction: 0.1,
         eval_every: 50,
+        patience: 0,
         ..FitOptions::default()
     };
     let mut stage_seed = seed;
