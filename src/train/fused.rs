@@ -216,14 +216,12 @@ impl Workspace {
         d_state.resize(h * n, 0.0);
         for t in (0..batch.length).rev() {
             d.clear();
-            let mut step_loss = 0.0f32;
             for (&y_hat, &y) in self.outputs[t].iter().zip(batch.step_targets(t)) {
                 let err = y_hat - y;
                 let square = err * err;
-                step_loss += square.ln_1p();
+                loss += 0.5 * (square as f64).ln_1p();
                 d.push(err / (1.0 + square) / count);
             }
-            loss += 0.5 * step_loss as f64;
             backward_mlp(
                 &model.g,
                 &self.g_inputs[t],
@@ -307,8 +305,8 @@ mod tests {
             f_widths: vec![6],
             g_widths: vec![4],
         };
-        // Central differences with a step of 1e-2 in f32 are accurate to about 1e-3 relative on
-        // this smooth loss away from ReLU kinks.
+        // Central differences with a step of 3e-3 on an f32 forward pass are accurate to a few
+        // parts in 1e3 away from ReLU kinks; a wrong gradient is off by far more.
         let model = initialise(&arch, 2, 1, 11);
         let batch = toy_batch();
         let mut grads = zeros_like(&model);
@@ -317,7 +315,7 @@ mod tests {
         let mut index = 0;
         for tensor in 0..tensors(&model).len() {
             for k in 0..tensors(&model)[tensor].len() {
-                let eps = 1e-2f32;
+                let eps = 3e-3f32;
                 let mut plus = model.clone();
                 tensors_mut(&mut plus)[tensor][k] += eps;
                 let mut minus = model.clone();
@@ -326,7 +324,7 @@ mod tests {
                     (loss_only(&plus, &batch) - loss_only(&minus, &batch)) / (2.0 * eps as f64);
                 let a = analytic[index] as f64;
                 assert!(
-                    (numeric - a).abs() <= 2e-3 * numeric.abs().max(a.abs()).max(1e-2),
+                    (numeric - a).abs() <= 5e-3 * numeric.abs().max(a.abs()).max(1e-2),
                     "parameter {index}: numeric {numeric}, analytic {a}"
                 );
                 index += 1;

@@ -209,7 +209,7 @@ mod tests {
                 .position(|a| a.hidden == h && a.f_widths == f && a.g_widths.is_empty())
                 .unwrap()
         };
-        assert!(position(2, vec![8]) < position(12, vec![]));
+        assert!(position(2, vec![8]) < position(16, vec![]));
         assert_eq!(list[0].to_string(), "h=1 f=[] g=[]");
         let counts: Vec<usize> = list.iter().map(|a| a.parameter_count(1, 1)).collect();
         assert!(counts.windows(2).all(|w| w[0] <= w[1]));
