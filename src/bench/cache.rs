@@ -263,7 +263,11 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, vec!["Sum_All.json", "Sum_All.onnx"], "no temporaries");
+        assert_eq!(
+            names,
+            vec!["Sum_All.json", "Sum_All.onnx"],
+            "no temporaries"
+        );
     }
 
     #[test]

@@ -471,8 +471,7 @@ fn score_set(
     let mut python_truth = 0;
     let mut network_truth = 0;
     let mut first_truth_mismatch = None;
-    for (((inputs, expected), actual), net) in labels.iter().zip(&outputs).zip(&reference.outputs)
-    {
+    for (((inputs, expected), actual), net) in labels.iter().zip(&outputs).zip(&reference.outputs) {
         if rounds_to(net, expected) {
             network_truth += 1;
         }

@@ -138,7 +138,11 @@ mod tests {
     #[test]
     fn columns_align_and_lines_have_no_trailing_space() {
         let text = aligned(
-            &[("name", Align::Left), ("n", Align::Right), ("x", Align::Left)],
+            &[
+                ("name", Align::Left),
+                ("n", Align::Right),
+                ("x", Align::Left),
+            ],
             &[
                 vec!["a".into(), "10".into(), "".into()],
                 vec!["long".into(), "2".into()],
