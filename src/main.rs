@@ -471,22 +471,37 @@ fn train_options(
 fn tasks_command(args: &TasksArgs) -> Result<u8, Failure> {
     let all = tasks::all();
     if args.json {
-        let list: Vec<serde_json::Value> = all
-            .iter()
-            .map(|t| {
-                serde_json::json!({
-                    "name": t.name,
-                    "input_dim": t.input_dim,
-                    "output_dim": t.output_dim,
-                    "length": t.length,
-                    "domain": t.domain,
-                    "domain_text": domain_text(t),
-                    "mips_solved": t.mips_solved,
+        #[derive(serde::Serialize)]
+        struct Entry<'a> {
+            name: &'a str,
+            input_dim: usize,
+            output_dim: usize,
+            length: usize,
+            domain: &'a [(i64, i64)],
+            domain_text: String,
+            mips_solved: bool,
+        }
+        #[derive(serde::Serialize)]
+        struct Listing<'a> {
+            schema_version: u32,
+            tasks: Vec<Entry<'a>>,
+        }
+        let listing = Listing {
+            schema_version: 1,
+            tasks: all
+                .iter()
+                .map(|t| Entry {
+                    name: t.name,
+                    input_dim: t.input_dim,
+                    output_dim: t.output_dim,
+                    length: t.length,
+                    domain: &t.domain,
+                    domain_text: domain_text(t),
+                    mips_solved: t.mips_solved,
                 })
-            })
-            .collect();
-        let json = serde_json::json!({ "schema_version": 1, "tasks": list });
-        let text = serde_json::to_string_pretty(&json)
+                .collect(),
+        };
+        let text = serde_json::to_string_pretty(&listing)
             .map_err(|e| Failure::bad_input(format!("error: cannot encode the table: {e}")))?;
         return write_stdout(&format!("{text}\n")).map(|_| 0);
     }
