@@ -1,7 +1,13 @@
 //! The `nn2py` command line: the only place that prints, writes output files or exits.
 //!
-//! Exit codes: 0 success; 1 verification failed or `--check` found a difference; 2 bad usage or
-//! bad input (including a model nn2py cannot read).
+//! `nn2py MODEL` converts a model; `nn2py tasks`, `nn2py train TASK` and `nn2py bench mips62`
+//! list, train and benchmark the MIPS tasks (a model file named like a subcommand is passed as
+//! `./tasks`).
+//!
+//! Exit codes: 0 success; 1 verification failed or `--check` found a difference (conversion), or
+//! the trained network is not exact on its check set (`train`); 2 bad usage or bad input
+//! (including a model nn2py cannot read, and an unknown task). `bench` exits 0 whenever the
+//! harness ran: its verdicts are in the table and the JSON report.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::{IsTerminal, Write};
@@ -14,8 +20,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use nn2py::bench::cache::{self, TrainingRecord};
 use nn2py::bench::mips62::{self, BenchEvent, BenchOptions, Phase};
-use nn2py::bench::table::{self, aligned, Align};
-use nn2py::bench::{domain_text, export_meta, resolve_task};
+use nn2py::bench::table;
+use nn2py::bench::{export_meta, resolve_task, task_listing, tasks_table};
 use nn2py::diag::render;
 use nn2py::driver::{self, CompileError, Emit, KindChoice, Options};
 use nn2py::export::export_onnx;
@@ -469,62 +475,14 @@ fn train_options(
 
 /// `nn2py tasks`: the task table, or its JSON form.
 fn tasks_command(args: &TasksArgs) -> Result<u8, Failure> {
-    let all = tasks::all();
-    if args.json {
-        #[derive(serde::Serialize)]
-        struct Entry<'a> {
-            name: &'a str,
-            input_dim: usize,
-            output_dim: usize,
-            length: usize,
-            domain: &'a [(i64, i64)],
-            domain_text: String,
-            mips_solved: bool,
-        }
-        #[derive(serde::Serialize)]
-        struct Listing<'a> {
-            schema_version: u32,
-            tasks: Vec<Entry<'a>>,
-        }
-        let listing = Listing {
-            schema_version: 1,
-            tasks: all
-                .iter()
-                .map(|t| Entry {
-                    name: t.name,
-                    input_dim: t.input_dim,
-                    output_dim: t.output_dim,
-                    length: t.length,
-                    domain: &t.domain,
-                    domain_text: domain_text(t),
-                    mips_solved: t.mips_solved,
-                })
-                .collect(),
-        };
-        let text = serde_json::to_string_pretty(&listing)
+    let text = if args.json {
+        let json = serde_json::to_string_pretty(&task_listing())
             .map_err(|e| Failure::bad_input(format!("error: cannot encode the table: {e}")))?;
-        return write_stdout(&format!("{text}\n")).map(|_| 0);
-    }
-    let rows: Vec<Vec<String>> = all
-        .iter()
-        .map(|t| {
-            vec![
-                t.name.to_string(),
-                t.input_dim.to_string(),
-                t.output_dim.to_string(),
-                t.length.to_string(),
-                domain_text(t),
-            ]
-        })
-        .collect();
-    let header = [
-        ("name", Align::Left),
-        ("input_dim", Align::Right),
-        ("output_dim", Align::Right),
-        ("length", Align::Right),
-        ("domain", Align::Left),
-    ];
-    write_stdout(&aligned(&header, &rows)).map(|_| 0)
+        format!("{json}\n")
+    } else {
+        tasks_table()
+    };
+    write_stdout(&text).map(|_| 0)
 }
 
 /// `nn2py train TASK`: trains, prints a summary, writes the model and its record when exact.

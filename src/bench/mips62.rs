@@ -455,9 +455,10 @@ fn score_set(
         examples,
         exhaustive: false,
     };
+    // Python first: when it cannot run at all, the interpreter's work would be wasted.
+    let outputs = run_module(python, module, &layout, &examples).map_err(|e| e.to_string())?;
     let reference =
         verify::reference_outputs(network, &layout, &examples).map_err(|e| e.to_string())?;
-    let outputs = run_module(python, module, &layout, &examples).map_err(|e| e.to_string())?;
     if outputs.len() != examples.examples.len() {
         return Err(format!(
             "{python} returned {} results for {} sequences",

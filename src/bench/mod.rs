@@ -2,8 +2,9 @@
 //! scores the generated Python on fresh held-out data.
 //!
 //! [`mips62`] is the MIPS-62 harness behind `nn2py bench mips62`. The pieces it shares with
-//! `nn2py train` live here: finding a task by name ([`resolve_task`]), the export metadata of a
-//! task's network ([`export_meta`]), and an ordered parallel map ([`run_ordered`]). [`cache`]
+//! `nn2py train` and `nn2py tasks` live here: finding a task by name ([`resolve_task`]), the task
+//! table ([`task_listing`], [`tasks_table`]), the export metadata of a task's network
+//! ([`export_meta`]), and an ordered parallel map ([`run_ordered`]). [`cache`]
 //! holds the model cache (an ONNX file plus a JSON training record per task).
 //!
 //! **Invariant:** nothing here prints or exits; harnesses return rows and report progress
@@ -20,6 +21,9 @@ pub mod table;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use serde::Serialize;
+
+use crate::bench::table::{aligned, Align};
 use crate::driver::VERSION;
 use crate::export::ExportMeta;
 use crate::tasks::{self, Task};
@@ -110,6 +114,74 @@ pub fn export_meta(task: &Task) -> ExportMeta {
     }
 }
 
+/// One task of [`TaskListing`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskEntry {
+    pub name: &'static str,
+    pub input_dim: usize,
+    pub output_dim: usize,
+    pub length: usize,
+    /// Inclusive `[lo, hi]` per input feature.
+    pub domain: Vec<(i64, i64)>,
+    /// The domain as `--domain` takes it ([`domain_text`]).
+    pub domain_text: String,
+    /// Whether MIPS solved the task, per the reference.
+    pub mips_solved: bool,
+}
+
+/// The task table as `nn2py tasks --json` writes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskListing {
+    /// Version of this layout; bumped on any incompatible change.
+    pub schema_version: u32,
+    /// In the reference table's order.
+    pub tasks: Vec<TaskEntry>,
+}
+
+/// Every task, in the reference table's order.
+pub fn task_listing() -> TaskListing {
+    TaskListing {
+        schema_version: 1,
+        tasks: tasks::all()
+            .iter()
+            .map(|t| TaskEntry {
+                name: t.name,
+                input_dim: t.input_dim,
+                output_dim: t.output_dim,
+                length: t.length,
+                domain: t.domain.clone(),
+                domain_text: domain_text(t),
+                mips_solved: t.mips_solved,
+            })
+            .collect(),
+    }
+}
+
+/// The task table for people (`nn2py tasks`): name, input_dim, output_dim, length, domain.
+pub fn tasks_table() -> String {
+    let rows: Vec<Vec<String>> = task_listing()
+        .tasks
+        .into_iter()
+        .map(|t| {
+            vec![
+                t.name.to_string(),
+                t.input_dim.to_string(),
+                t.output_dim.to_string(),
+                t.length.to_string(),
+                t.domain_text,
+            ]
+        })
+        .collect();
+    let header = [
+        ("name", Align::Left),
+        ("input_dim", Align::Right),
+        ("output_dim", Align::Right),
+        ("length", Align::Right),
+        ("domain", Align::Left),
+    ];
+    aligned(&header, &rows)
+}
+
 /// Applies `work` to every item on `jobs` threads (at least one) and returns the results in
 /// the items' order, whatever order they finish in. Items are handed out one at a time, in
 /// order, so early items start first.
@@ -181,6 +253,16 @@ mod tests {
         let meta = export_meta(xor);
         assert_eq!(meta.task, None);
         assert_eq!(meta.length, xor.length);
+    }
+
+    #[test]
+    fn the_listing_has_every_task_in_order() {
+        let listing = task_listing();
+        assert_eq!(listing.tasks.len(), 62);
+        assert_eq!(listing.tasks[0].name, tasks::all()[0].name);
+        let table = tasks_table();
+        assert_eq!(table.lines().count(), 64);
+        assert!(table.lines().any(|l| l.starts_with("Sum_All ")));
     }
 
     #[test]
