@@ -4,6 +4,7 @@
 //! [`driver::compile`].
 
 pub mod back;
+pub mod bench;
 pub mod diag;
 pub mod driver;
 pub mod export;

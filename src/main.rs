@@ -1,20 +1,36 @@
 //! The `nn2py` command line: the only place that prints, writes output files or exits.
 //!
-//! Exit codes: 0 success; 1 verification failed or `--check` found a difference; 2 bad usage or
-//! bad input (including a model nn2py cannot read).
+//! `nn2py MODEL` converts a model; `nn2py tasks`, `nn2py train TASK` and `nn2py bench mips62`
+//! list, train and benchmark the MIPS tasks (a model file named like a subcommand is passed as
+//! `./tasks`).
+//!
+//! Exit codes: 0 success; 1 verification failed or `--check` found a difference (conversion), or
+//! the trained network is not exact on its check set (`train`); 2 bad usage or bad input
+//! (including a model nn2py cannot read, and an unknown task). `bench` exits 0 whenever the
+//! harness ran: its verdicts are in the table and the JSON report.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use nn2py::bench::cache::{self, TrainingRecord};
+use nn2py::bench::mips62::{self, BenchEvent, BenchOptions, Phase};
+use nn2py::bench::table;
+use nn2py::bench::{export_meta, resolve_task, task_listing, tasks_table};
 use nn2py::diag::render;
 use nn2py::driver::{self, CompileError, Emit, KindChoice, Options};
+use nn2py::export::export_onnx;
 use nn2py::front::onnx::Limits;
 use nn2py::network::text as network_text;
 use nn2py::program::text as program_text;
+use nn2py::tasks::{self, Task};
+use nn2py::train::search::SearchEvent;
+use nn2py::train::{train_task, TrainOptions};
 use nn2py::verify::domain;
 use nn2py::verify::VerifyOptions;
 
@@ -36,11 +52,51 @@ enum KindArg {
 }
 
 /// Compile a trained network (ONNX) into a short, verified Python program.
+///
+/// `nn2py MODEL.onnx -o out.py` converts a model; the subcommands train networks for the MIPS
+/// tasks and benchmark the converter on them.
 #[derive(Debug, Parser)]
-#[command(name = "nn2py", version, about)]
+#[command(
+    name = "nn2py",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    #[command(flatten)]
+    convert: ConvertArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the 62 MIPS benchmark tasks.
+    Tasks(TasksArgs),
+    /// Train a network for a MIPS task and write it as ONNX (with its training record beside it).
+    Train(TrainArgs),
+    /// Run a benchmark.
+    Bench {
+        #[command(subcommand)]
+        bench: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Train (or reuse), convert and score every MIPS task; see the README.
+    #[command(name = "mips62")]
+    Mips62(Mips62Args),
+}
+
+/// Converting a model (the command without a subcommand).
+#[derive(Debug, Args)]
+struct ConvertArgs {
     /// The ONNX model to convert.
-    model: PathBuf,
+    #[arg(required = true)]
+    model: Option<PathBuf>,
 
     /// Where to write the result; `-` (the default) writes to standard output.
     #[arg(short, long, default_value = "-")]
@@ -101,9 +157,93 @@ struct Cli {
     max_nodes: usize,
 }
 
+/// `nn2py tasks`.
+#[derive(Debug, Args)]
+struct TasksArgs {
+    /// Write the table as JSON (schema_version 1) to standard output.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `nn2py train TASK`.
+#[derive(Debug, Args)]
+struct TrainArgs {
+    /// The task's name as `nn2py tasks` lists it (case is ignored).
+    task: String,
+
+    /// Where to write the ONNX model (default `<Task>.onnx`); the training record goes beside
+    /// it with the extension `.json`.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+
+    /// Seed of the training run (data, initialisation, batch order).
+    #[arg(long, default_value_t = TrainOptions::default().seed)]
+    seed: u64,
+
+    /// Hidden sizes the architecture search tries, comma-separated (default: the trainer's).
+    #[arg(long, value_delimiter = ',')]
+    hidden: Option<Vec<usize>>,
+
+    /// Stop the architecture search after this many seconds (the run in progress finishes).
+    #[arg(long, value_name = "SECS")]
+    time_budget: Option<f64>,
+
+    /// Skip simplicity retraining (L1, pruning, snapping).
+    #[arg(long)]
+    no_simplify: bool,
+
+    /// Write the network even when it is not exact on the check set (the exit code is still 1).
+    #[arg(long)]
+    keep_inexact: bool,
+}
+
+/// `nn2py bench mips62`.
+#[derive(Debug, Args)]
+struct Mips62Args {
+    /// Tasks to run, comma-separated (default: all 62).
+    #[arg(long, value_delimiter = ',')]
+    tasks: Option<Vec<String>>,
+
+    /// Model cache: reuse `DIR/<Task>.onnx`, else train and write it (with `DIR/<Task>.json`).
+    #[arg(long, value_name = "DIR")]
+    models: Option<PathBuf>,
+
+    /// Tasks run in parallel (default: the available cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+
+    /// Write every row and the totals as JSON (schema_version 1) to this path.
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
+
+    /// Train every task even when the cache has a model, and overwrite the cache.
+    #[arg(long)]
+    retrain: bool,
+
+    /// Seed of the training runs.
+    #[arg(long, default_value_t = TrainOptions::default().seed)]
+    seed: u64,
+
+    /// Architecture search budget per task, in seconds.
+    #[arg(long, value_name = "SECS")]
+    time_budget: Option<f64>,
+
+    /// The Python interpreter that runs the generated modules.
+    #[arg(long, default_value = "python3")]
+    python: String,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(&cli) {
+    let result = match &cli.command {
+        None => convert(&cli.convert),
+        Some(Command::Tasks(args)) => tasks_command(args),
+        Some(Command::Train(args)) => train_command(args),
+        Some(Command::Bench {
+            bench: BenchCommand::Mips62(args),
+        }) => bench_command(args),
+    };
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(Failure { message, code }) => {
             eprint!("{message}");
@@ -130,7 +270,10 @@ impl Failure {
     }
 }
 
-fn run(cli: &Cli) -> Result<u8, Failure> {
+fn convert(cli: &ConvertArgs) -> Result<u8, Failure> {
+    let Some(model) = &cli.model else {
+        return Err(Failure::bad_input("error: no model given (see --help)"));
+    };
     let domain = match &cli.domain {
         Some(text) => Some(
             domain::parse_ranges(text).map_err(|e| Failure::bad_input(format!("error: {e}")))?,
@@ -167,8 +310,8 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             EmitArg::Python => Emit::Python,
         },
     };
-    let bytes = read_model(&cli.model, options.limits.max_model_bytes)?;
-    let compilation = driver::compile(&bytes, &options).map_err(|e| compile_failure(cli, &e))?;
+    let bytes = read_model(model, options.limits.max_model_bytes)?;
+    let compilation = driver::compile(&bytes, &options).map_err(|e| compile_failure(model, &e))?;
 
     if let Some(path) = &cli.report {
         let json = serde_json::to_string_pretty(&compilation.report)
@@ -231,7 +374,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     Ok(0)
 }
 
-fn compile_failure(cli: &Cli, error: &CompileError) -> Failure {
+fn compile_failure(model: &Path, error: &CompileError) -> Failure {
     let code = match error {
         CompileError::RollingChanged(_) => EXIT_MISMATCH,
         _ => EXIT_BAD_INPUT,
@@ -239,7 +382,7 @@ fn compile_failure(cli: &Cli, error: &CompileError) -> Failure {
     let mut message = render(error);
     message.push_str(&format!(
         "  = while converting {}\n",
-        cli.model.display().to_string().escape_debug()
+        model.display().to_string().escape_debug()
     ));
     Failure { message, code }
 }
@@ -262,33 +405,268 @@ fn read_model(path: &Path, max_bytes: usize) -> Result<Vec<u8>, Failure> {
     })
 }
 
-/// Writes a file so that readers see either the old content or the whole new content: the bytes
-/// go to a temporary file in the same directory, which is then renamed over the target.
+/// Writes a file atomically (see [`cache::write_atomically`]); a failure is bad input.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let fail = |e: std::io::Error| {
+    cache::write_atomically(path, bytes).map_err(|e| {
         Failure::bad_input(format!(
             "error: cannot write {}: {e}",
             path.display().to_string().escape_debug()
         ))
+    })
+}
+
+/// Writes text to standard output; a closed pipe is an error, not a panic.
+fn write_stdout(text: &str) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+        .map_err(|e| Failure::bad_input(format!("error: cannot write to stdout: {e}")))
+}
+
+/// A progress bar on standard error, drawn only when standard error is a terminal.
+fn progress_bar(len: u64) -> ProgressBar {
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
     };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "output".to_string());
-    let tmp = dir.join(format!(".{name}.nn2py-{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(fail(e));
+    let bar = ProgressBar::with_draw_target(Some(len), target);
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:24} {pos}/{len} {msg}")
+    {
+        bar.set_style(style);
     }
-    Ok(())
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// The trainer's settings from the command line's; bad values are usage errors.
+fn train_options(
+    seed: u64,
+    time_budget: Option<f64>,
+    hidden: Option<&[usize]>,
+    no_simplify: bool,
+) -> Result<TrainOptions, Failure> {
+    let mut options = TrainOptions {
+        seed,
+        ..TrainOptions::default()
+    };
+    if let Some(secs) = time_budget {
+        options.search.time_budget = Duration::try_from_secs_f64(secs).map_err(|_| {
+            Failure::bad_input(format!(
+                "error: --time-budget {secs}: expected a non-negative number of seconds"
+            ))
+        })?;
+    }
+    if let Some(sizes) = hidden {
+        if sizes.is_empty() || sizes.contains(&0) {
+            return Err(Failure::bad_input(
+                "error: --hidden takes positive sizes, for example --hidden 1,2,4",
+            ));
+        }
+        options.search.hidden_sizes = sizes.to_vec();
+    }
+    if no_simplify {
+        options.simplify = None;
+    }
+    Ok(options)
+}
+
+/// `nn2py tasks`: the task table, or its JSON form.
+fn tasks_command(args: &TasksArgs) -> Result<u8, Failure> {
+    let text = if args.json {
+        let json = serde_json::to_string_pretty(&task_listing())
+            .map_err(|e| Failure::bad_input(format!("error: cannot encode the table: {e}")))?;
+        format!("{json}\n")
+    } else {
+        tasks_table()
+    };
+    write_stdout(&text).map(|_| 0)
+}
+
+/// `nn2py train TASK`: trains, prints a summary, writes the model and its record when exact.
+fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
+    let task = resolve_task(&args.task).map_err(|e| Failure::bad_input(format!("error: {e}")))?;
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.onnx", task.name)));
+    let record_path = cache::record_path(&output);
+    if record_path == output {
+        return Err(Failure::bad_input(
+            "error: the model's file name must not end in .json (its training record goes there)",
+        ));
+    }
+    let options = train_options(
+        args.seed,
+        args.time_budget,
+        args.hidden.as_deref(),
+        args.no_simplify,
+    )?;
+    let bar = progress_bar(0);
+    bar.set_message(format!("training {}", task.name));
+    let mut current = String::new();
+    let trained = train_task(task, &options, &mut |event| match event {
+        SearchEvent::Started {
+            architecture,
+            index,
+            total,
+            ..
+        } => {
+            bar.set_length(total as u64);
+            bar.set_position(index.saturating_sub(1) as u64);
+            current = architecture.to_string();
+            bar.set_message(current.clone());
+        }
+        SearchEvent::Progress(p) => bar.set_message(format!(
+            "{current}  step {}  loss {:.4}  held-out {:.2}%",
+            p.step,
+            p.loss,
+            100.0 * p.accuracy.rate()
+        )),
+        SearchEvent::Finished(attempt) => {
+            bar.inc(1);
+            if attempt.exact && options.simplify.is_some() {
+                bar.set_message(format!("{current} is exact; simplifying"));
+            }
+        }
+    });
+    bar.finish_and_clear();
+    let trained =
+        trained.map_err(|e| Failure::bad_input(format!("error: training {}: {e}", task.name)))?;
+
+    let check = &trained.check;
+    let mut summary = String::new();
+    let mut line = |key: &str, value: String| summary.push_str(&format!("{key:<13} {value}\n"));
+    line("task", task.name.to_string());
+    line("architecture", trained.architecture.to_string());
+    line(
+        "parameters",
+        format!("{} ({} nonzero)", trained.parameters, trained.nonzero),
+    );
+    line("steps", trained.steps.to_string());
+    line(
+        "held-out",
+        format!(
+            "{} of {} fresh sequences exact, {} of {} values ({:.2}%)",
+            check.sequences_correct,
+            check.sequences,
+            check.values_correct,
+            check.values,
+            100.0 * check.rate()
+        ),
+    );
+    line("time", format!("{:.1} s", trained.seconds));
+
+    let exact = trained.is_exact();
+    if exact || args.keep_inexact {
+        let onnx = export_onnx(&trained.model, &export_meta(task)).map_err(|e| {
+            Failure::bad_input(format!("error: cannot export the network as ONNX: {e}"))
+        })?;
+        let record = TrainingRecord::of(task, &trained, args.seed);
+        write_atomically(&output, &onnx)?;
+        write_atomically(&record_path, record.to_json().as_bytes())?;
+        line(
+            "wrote",
+            format!(
+                "{} (record: {})",
+                output.display().to_string().escape_debug(),
+                record_path.display().to_string().escape_debug()
+            ),
+        );
+    }
+    write_stdout(&summary)?;
+    if exact {
+        return Ok(0);
+    }
+    let written = if args.keep_inexact {
+        "written anyway (--keep-inexact)"
+    } else {
+        "nothing was written (--keep-inexact writes it)"
+    };
+    eprintln!(
+        "error: the network is not exact on the held-out check set; {written}\n  \
+         hint: a larger --time-budget or other --hidden sizes give the search more candidates"
+    );
+    Ok(EXIT_MISMATCH)
+}
+
+/// `nn2py bench mips62`: runs the harness, prints the table, writes the JSON report. Exits 0
+/// whenever the harness ran (the verdicts are in the table and the report).
+fn bench_command(args: &Mips62Args) -> Result<u8, Failure> {
+    let mut chosen: Vec<&'static Task> = Vec::new();
+    match &args.tasks {
+        None => chosen.extend(tasks::all()),
+        Some(names) => {
+            for name in names {
+                let task = resolve_task(name.trim())
+                    .map_err(|e| Failure::bad_input(format!("error: --tasks: {e}")))?;
+                if !chosen.contains(&task) {
+                    chosen.push(task);
+                }
+            }
+        }
+    }
+    if chosen.is_empty() {
+        return Err(Failure::bad_input("error: --tasks names no task"));
+    }
+    let jobs = match args.jobs {
+        Some(0) => return Err(Failure::bad_input("error: --jobs must be at least 1")),
+        Some(n) => n,
+        None => BenchOptions::default().jobs,
+    };
+    if let Some(path) = &args.json {
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if dir.is_some_and(|d| !d.is_dir()) {
+            return Err(Failure::bad_input(format!(
+                "error: --json {}: no such directory",
+                path.display().to_string().escape_debug()
+            )));
+        }
+    }
+    let options = BenchOptions {
+        tasks: chosen,
+        models: args.models.clone(),
+        jobs,
+        retrain: args.retrain,
+        train: train_options(args.seed, args.time_budget, None, false)?,
+        python: args.python.clone(),
+        ..BenchOptions::default()
+    };
+    let bar = progress_bar(options.tasks.len() as u64);
+    let report = mips62::run(&options, &|event| match event {
+        BenchEvent::Phase { task, phase } => {
+            let doing = match phase {
+                Phase::Training => "training",
+                Phase::Converting => "converting",
+                Phase::Scoring => "scoring the Python",
+            };
+            bar.set_message(format!("{task}: {doing}"));
+        }
+        BenchEvent::Attempt {
+            task,
+            index,
+            total,
+            architecture,
+        } => bar.set_message(format!("{task}: training {architecture} ({index}/{total})")),
+        BenchEvent::Finished { row } => {
+            bar.inc(1);
+            let verdict = match (&row.error, row.solved) {
+                (Some(e), _) => format!("error: {e}"),
+                (None, true) => "solved".to_string(),
+                (None, false) => "not solved".to_string(),
+            };
+            bar.println(format!("{:<28} {verdict} ({:.1} s)", row.task, row.seconds));
+        }
+    });
+    bar.finish_and_clear();
+    if let Some(path) = &args.json {
+        let json = report
+            .to_json()
+            .map_err(|e| Failure::bad_input(format!("error: cannot encode the report: {e}")))?;
+        write_atomically(path, json.as_bytes())?;
+    }
+    write_stdout(&table::render(&report))?;
+    Ok(0)
 }

@@ -238,3 +238,171 @@ fn hostile_names_never_reach_the_python_unescaped() {
         .unwrap();
     assert!(compiled.status.success(), "{}", stderr(&compiled));
 }
+
+#[test]
+fn flags_before_the_model_still_convert() {
+    let run = nn2py(&["--domain", "0..100", "--emit", "program", UNROLLED]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(!stdout(&run).is_empty());
+    let none = nn2py(&[]);
+    assert_eq!(none.status.code(), Some(2), "no model and no subcommand");
+}
+
+#[test]
+fn tasks_lists_every_task_as_a_table_or_json() {
+    let run = nn2py(&["tasks"]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let text = stdout(&run);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2 + 62, "header, rule, one line per task");
+    assert!(lines[0].starts_with("name") && lines[0].contains("domain"));
+    let xor = lines
+        .iter()
+        .find(|l| l.starts_with("Bitwise_Xor "))
+        .unwrap();
+    let cells: Vec<&str> = xor.split_whitespace().collect();
+    assert_eq!(cells, ["Bitwise_Xor", "2", "1", "10", "0..=1,0..=1"]);
+
+    let run = nn2py(&["tasks", "--json"]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&run)).unwrap();
+    assert_eq!(json["schema_version"], 1);
+    let list = json["tasks"].as_array().unwrap();
+    assert_eq!(list.len(), 62);
+    let xor = list.iter().find(|t| t["name"] == "Bitwise_Xor").unwrap();
+    assert_eq!(xor["input_dim"], 2);
+    assert_eq!(xor["domain"], serde_json::json!([[0, 1], [0, 1]]));
+}
+
+#[test]
+fn train_writes_a_model_that_converts_and_benches_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("Bitwise_Not.onnx");
+    let run = nn2py(&[
+        "train",
+        "bitwise_not",
+        "-o",
+        model.to_str().unwrap(),
+        "--seed",
+        "5",
+        "--time-budget",
+        "60",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let summary = stdout(&run);
+    for key in ["architecture", "parameters", "steps", "held-out", "time"] {
+        assert!(summary.contains(key), "{key}: {summary}");
+    }
+    assert!(
+        summary.contains("10000 of 10000 fresh sequences exact"),
+        "{summary}"
+    );
+    assert_eq!(
+        listing(dir.path()),
+        ["Bitwise_Not.json", "Bitwise_Not.onnx"]
+    );
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("Bitwise_Not.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["task"], "Bitwise_Not");
+    assert_eq!(record["seed"], 5);
+
+    // The converter needs no flags for an nn2py-trained model.
+    let out_py = dir.path().join("out.py");
+    let run = nn2py(&[
+        model.to_str().unwrap(),
+        "-o",
+        out_py.to_str().unwrap(),
+        "--verify-python",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(std::fs::read_to_string(&out_py)
+        .unwrap()
+        .contains("def predict(seq):"));
+
+    let report = dir.path().join("bench.json");
+    let run = nn2py(&[
+        "bench",
+        "mips62",
+        "--tasks",
+        "Bitwise_Not",
+        "--models",
+        dir.path().to_str().unwrap(),
+        "--jobs",
+        "1",
+        "--json",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(
+        stdout(&run).contains("solved 1 of 1 tasks"),
+        "{}",
+        stdout(&run)
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["schema_version"], 1);
+    let row = &json["rows"][0];
+    assert_eq!(row["model"]["cached"], true);
+    assert_eq!(row["model"]["seed"], 5);
+    assert_eq!(row["solved"], true);
+    assert_eq!(row["held_out"]["sequences"], 10_000);
+}
+
+#[test]
+fn train_refuses_unknown_tasks_and_bad_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = nn2py(&["train", "Sum_Al"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(stderr(&run).contains("Sum_All"), "{}", stderr(&run));
+    let run = nn2py(&["bench", "mips62", "--tasks", "Sum_All,Parity_Al"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(stderr(&run).contains("Parity_All"), "{}", stderr(&run));
+    let run = nn2py(&["bench", "mips62", "--jobs", "0"]);
+    assert_eq!(run.status.code(), Some(2));
+    let json = dir.path().join("model.json");
+    for args in [
+        vec!["train", "Sum_All", "--hidden", "0,2"],
+        vec!["train", "Sum_All", "--time-budget", "-1"],
+        vec!["train", "Sum_All", "-o", json.to_str().unwrap()],
+    ] {
+        let run = nn2py(&args);
+        assert_eq!(run.status.code(), Some(2), "{args:?}: {}", stderr(&run));
+        assert!(stderr(&run).starts_with("error:"), "{args:?}");
+    }
+    assert!(listing(dir.path()).is_empty());
+}
+
+#[test]
+fn an_inexact_network_is_written_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("parity.onnx");
+    // A linear network of hidden size 1 cannot compute parity; the budget stops the search
+    // after the first candidate.
+    let args = [
+        "train",
+        "Parity_All",
+        "-o",
+        model.to_str().unwrap(),
+        "--hidden",
+        "1",
+        "--time-budget",
+        "0.5",
+        "--no-simplify",
+    ];
+    let run = nn2py(&args);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert!(stderr(&run).contains("not exact"), "{}", stderr(&run));
+    assert!(
+        stdout(&run).contains("architecture"),
+        "the summary is printed"
+    );
+    assert!(listing(dir.path()).is_empty(), "nothing written");
+
+    let mut keep = args.to_vec();
+    keep.push("--keep-inexact");
+    let run = nn2py(&keep);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert_eq!(listing(dir.path()), ["parity.json", "parity.onnx"]);
+}

@@ -1,0 +1,161 @@
+//! Plain-text tables for people: column alignment, and the benchmark's result table.
+
+use crate::bench::mips62::{BenchReport, Row, SetScore};
+
+/// How a column is aligned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+/// Renders a header and rows as space-separated columns, each as wide as its widest cell, with
+/// a dashed rule under the header. Rows shorter than the header are padded with empty cells;
+/// extra cells are dropped. Every line ends with `\n` and has no trailing spaces.
+pub fn aligned(header: &[(&str, Align)], rows: &[Vec<String>]) -> String {
+    let cell = |row: &[String], i: usize| row.get(i).map_or("", String::as_str).to_string();
+    let mut widths: Vec<usize> = header.iter().map(|(h, _)| h.chars().count()).collect();
+    for row in rows {
+        for (i, width) in widths.iter_mut().enumerate() {
+            *width = (*width).max(cell(row, i).chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(header)
+            .zip(&widths)
+            .map(|((text, (_, align)), &width)| match align {
+                Align::Left => format!("{text:<width$}"),
+                Align::Right => format!("{text:>width$}"),
+            })
+            .collect();
+        format!("{}\n", padded.join("  ").trim_end())
+    };
+    let mut out = line(header.iter().map(|(h, _)| h.to_string()).collect());
+    out.push_str(&line(widths.iter().map(|&w| "-".repeat(w)).collect()));
+    for row in rows {
+        out.push_str(&line((0..header.len()).map(|i| cell(row, i)).collect()));
+    }
+    out
+}
+
+/// A rate in `[0, 1]` as a percentage with two decimals; `1` only when exactly 1.
+fn percent(rate: f64) -> String {
+    if rate == 1.0 {
+        "100%".to_string()
+    } else {
+        // Never round 99.996% up to 100.00%: the column must not claim an exactness it lacks.
+        format!("{:.2}%", (rate * 10_000.0).floor() / 100.0)
+    }
+}
+
+fn optional<T>(value: Option<T>, show: impl Fn(T) -> String) -> String {
+    value.map_or_else(|| "-".to_string(), show)
+}
+
+fn score_cells(score: Option<&SetScore>) -> [String; 2] {
+    [
+        optional(score, |s| percent(s.python_vs_network)),
+        optional(score, |s| percent(s.python_vs_truth)),
+    ]
+}
+
+fn row_cells(row: &Row) -> Vec<String> {
+    let model = row.model.as_ref();
+    let [net, truth] = score_cells(row.held_out.as_ref());
+    let [_, long_truth] = score_cells(row.long.as_ref());
+    vec![
+        row.task.to_string(),
+        optional(model, |m| m.architecture.clone()),
+        optional(model, |m| m.parameters.to_string()),
+        optional(model, |m| m.nonzero.to_string()),
+        optional(model, |m| {
+            let cached = if m.cached { " (cached)" } else { "" };
+            format!("{:.1}{cached}", m.training_seconds)
+        }),
+        optional(row.conversion_seconds, |s| format!("{s:.2}")),
+        optional(row.code_lines, |n| n.to_string()),
+        optional(row.program.as_ref(), |p| p.expression_nodes.to_string()),
+        net,
+        truth,
+        long_truth,
+        if row.solved { "yes" } else { "no" }.to_string(),
+    ]
+}
+
+/// The benchmark's table: one line per task in the report's order, then any errors, then the
+/// totals.
+pub fn render(report: &BenchReport) -> String {
+    use Align::{Left, Right};
+    let header = [
+        ("task", Left),
+        ("architecture", Left),
+        ("params", Right),
+        ("nonzero", Right),
+        ("train s", Right),
+        ("convert s", Right),
+        ("lines", Right),
+        ("nodes", Right),
+        ("py=net", Right),
+        ("py=truth", Right),
+        ("2x len", Right),
+        ("solved", Left),
+    ];
+    let rows: Vec<Vec<String>> = report.rows.iter().map(row_cells).collect();
+    let mut out = aligned(&header, &rows);
+    let notes: Vec<String> = report
+        .rows
+        .iter()
+        .flat_map(|row| {
+            let error = row.error.as_ref().map(|e| format!("{}: {e}", row.task));
+            let long = row
+                .long_error
+                .as_ref()
+                .map(|e| format!("{} (2x length): {e}", row.task));
+            error.into_iter().chain(long)
+        })
+        .collect();
+    if !notes.is_empty() {
+        out.push('\n');
+        for note in notes {
+            out.push_str(&note);
+            out.push('\n');
+        }
+    }
+    let t = &report.totals;
+    out.push_str(&format!(
+        "\nsolved {} of {} tasks ({} with errors); training {:.1} s, conversion {:.1} s, wall time {:.1} s\n",
+        t.solved, t.tasks, t.errors, t.training_seconds, t.conversion_seconds, t.wall_seconds
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_align_and_lines_have_no_trailing_space() {
+        let text = aligned(
+            &[
+                ("name", Align::Left),
+                ("n", Align::Right),
+                ("x", Align::Left),
+            ],
+            &[
+                vec!["a".into(), "10".into(), "".into()],
+                vec!["long".into(), "2".into()],
+            ],
+        );
+        assert_eq!(text, "name   n  x\n----  --  -\na     10\nlong   2\n");
+    }
+
+    #[test]
+    fn percentages_never_round_up_to_exact() {
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(0.99999), "99.99%");
+        assert_eq!(percent(0.5), "50.00%");
+        assert_eq!(percent(0.0), "0.00%");
+    }
+}
