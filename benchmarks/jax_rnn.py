@@ -19,6 +19,7 @@ at each of the first warm-up steps, before its update), final_loss, the configur
 """
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -33,16 +34,38 @@ def parse_widths(text):
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--hidden", type=int, required=True)
-    p.add_argument("--f-widths", default="", help="hidden widths of f, comma-separated ('' = affine)")
-    p.add_argument("--g-widths", default="", help="hidden widths of g, comma-separated ('' = affine)")
+    p.add_argument(
+        "--f-widths",
+        default="",
+        help="hidden widths of f, comma-separated ('' = affine)",
+    )
+    p.add_argument(
+        "--g-widths",
+        default="",
+        help="hidden widths of g, comma-separated ('' = affine)",
+    )
     p.add_argument("--batch", type=int, required=True)
     p.add_argument("--length", type=int, required=True)
-    p.add_argument("--steps", type=int, default=None, help="timed steps (default: calibrate to --seconds)")
-    p.add_argument("--seconds", type=float, default=2.5, help="target timed duration when --steps is not given")
-    p.add_argument("--warmup", type=int, default=5, help="untimed steps after compilation")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="timed steps (default: calibrate to --seconds)",
+    )
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=2.5,
+        help="target timed duration when --steps is not given",
+    )
+    p.add_argument(
+        "--warmup", type=int, default=5, help="untimed steps after compilation"
+    )
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--init", default=None, help="JSON with nn2py's initial parameters and batch")
+    p.add_argument(
+        "--init", default=None, help="JSON with nn2py's initial parameters and batch"
+    )
     p.add_argument(
         "--single-thread",
         action="store_true",
@@ -96,14 +119,22 @@ def main(argv):
         ] != g_widths:
             raise SystemExit("--init does not match --f-widths/--g-widths")
         # nn2py's batch layout is [T, d, N]; the scan wants [T, N, d].
-        xs = np.asarray(init["inputs"], np.float32).reshape(length, input_dim, n).transpose(0, 2, 1)
-        ys = np.asarray(init["targets"], np.float32).reshape(length, output_dim, n).transpose(0, 2, 1)
+        xs = (
+            np.asarray(init["inputs"], np.float32)
+            .reshape(length, input_dim, n)
+            .transpose(0, 2, 1)
+        )
+        ys = (
+            np.asarray(init["targets"], np.float32)
+            .reshape(length, output_dim, n)
+            .transpose(0, 2, 1)
+        )
     else:
         rng = np.random.default_rng(args.seed)
 
         def chain(sizes):
             out = []
-            for inp, width in zip(sizes, sizes[1:]):
+            for inp, width in itertools.pairwise(sizes):
                 bound = 1.0 / np.sqrt(max(inp, 1))
                 w = rng.uniform(-bound, bound, (width, inp)).astype(np.float32)
                 b = rng.uniform(-bound, bound, (width,)).astype(np.float32)

@@ -284,7 +284,9 @@ fn run_jax(
     if args.jax_single_thread {
         cmd.arg("--single-thread");
     }
-    let out = cmd.output().map_err(|e| format!("cannot run jax_rnn.py: {e}"))?;
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run jax_rnn.py: {e}"))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         return Err(err.lines().last().unwrap_or("failed").to_string());
