@@ -184,9 +184,10 @@ struct TrainArgs {
     #[arg(long, value_delimiter = ',')]
     hidden: Option<Vec<usize>>,
 
-    /// Stop the architecture search after this many seconds (the run in progress finishes).
-    #[arg(long, value_name = "SECS")]
-    time_budget: Option<f64>,
+    /// Stop the architecture search after this many optimiser steps in all (the run in progress
+    /// finishes). A step budget keeps the result independent of the machine's speed.
+    #[arg(long, value_name = "STEPS")]
+    step_budget: Option<usize>,
 
     /// Skip simplicity retraining (L1, pruning, snapping).
     #[arg(long)]
@@ -224,9 +225,9 @@ struct Mips62Args {
     #[arg(long, default_value_t = TrainOptions::default().seed)]
     seed: u64,
 
-    /// Architecture search budget per task, in seconds.
-    #[arg(long, value_name = "SECS")]
-    time_budget: Option<f64>,
+    /// Architecture search budget per task, in optimiser steps.
+    #[arg(long, value_name = "STEPS")]
+    step_budget: Option<usize>,
 
     /// The Python interpreter that runs the generated modules.
     #[arg(long, default_value = "python3")]
@@ -444,7 +445,7 @@ fn progress_bar(len: u64) -> ProgressBar {
 /// The trainer's settings from the command line's; bad values are usage errors.
 fn train_options(
     seed: u64,
-    time_budget: Option<f64>,
+    step_budget: Option<usize>,
     hidden: Option<&[usize]>,
     no_simplify: bool,
 ) -> Result<TrainOptions, Failure> {
@@ -452,12 +453,8 @@ fn train_options(
         seed,
         ..TrainOptions::default()
     };
-    if let Some(secs) = time_budget {
-        options.search.time_budget = Duration::try_from_secs_f64(secs).map_err(|_| {
-            Failure::bad_input(format!(
-                "error: --time-budget {secs}: expected a non-negative number of seconds"
-            ))
-        })?;
+    if let Some(steps) = step_budget {
+        options.search.step_budget = steps;
     }
     if let Some(sizes) = hidden {
         if sizes.is_empty() || sizes.contains(&0) {
@@ -500,7 +497,7 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
     }
     let options = train_options(
         args.seed,
-        args.time_budget,
+        args.step_budget,
         args.hidden.as_deref(),
         args.no_simplify,
     )?;
@@ -587,7 +584,7 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
     };
     eprintln!(
         "error: the network is not exact on the held-out check set; {written}\n  \
-         hint: a larger --time-budget or other --hidden sizes give the search more candidates"
+         hint: a larger --step-budget or other --hidden sizes give the search more candidates"
     );
     Ok(EXIT_MISMATCH)
 }
@@ -630,7 +627,7 @@ fn bench_command(args: &Mips62Args) -> Result<u8, Failure> {
         models: args.models.clone(),
         jobs,
         retrain: args.retrain,
-        train: train_options(args.seed, args.time_budget, None, false)?,
+        train: train_options(args.seed, args.step_budget, None, false)?,
         python: args.python.clone(),
         ..BenchOptions::default()
     };

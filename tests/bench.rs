@@ -17,7 +17,7 @@ fn options(models: &std::path::Path) -> BenchOptions {
         seed: 3,
         ..TrainOptions::default()
     };
-    train.search.time_budget = Duration::from_secs(30);
+    train.search.step_budget = 30_000;
     BenchOptions {
         tasks: EASY.iter().map(|n| tasks::by_name(n).unwrap()).collect(),
         models: Some(models.to_path_buf()),

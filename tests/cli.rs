@@ -285,8 +285,8 @@ fn train_writes_a_model_that_converts_and_benches_from_the_cache() {
         model.to_str().unwrap(),
         "--seed",
         "5",
-        "--time-budget",
-        "60",
+        "--step-budget",
+        "60000",
     ]);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     let summary = stdout(&run);
@@ -364,7 +364,7 @@ fn train_refuses_unknown_tasks_and_bad_options() {
     let json = dir.path().join("model.json");
     for args in [
         vec!["train", "Sum_All", "--hidden", "0,2"],
-        vec!["train", "Sum_All", "--time-budget", "-1"],
+        vec!["train", "Sum_All", "--step-budget", "-1"],
         vec!["train", "Sum_All", "-o", json.to_str().unwrap()],
     ] {
         let run = nn2py(&args);
@@ -387,8 +387,8 @@ fn an_inexact_network_is_written_only_when_asked() {
         model.to_str().unwrap(),
         "--hidden",
         "1",
-        "--time-budget",
-        "0.5",
+        "--step-budget",
+        "1",
         "--no-simplify",
     ];
     let run = nn2py(&args);
