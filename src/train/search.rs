@@ -30,6 +30,8 @@ pub struct SearchOptions {
     /// progress finishes). A step budget, not a time budget, so the result does not depend on
     /// the machine's load.
     pub step_budget: usize,
+    /// Optimiser steps for the escalation, tried only when the ladder found nothing exact.
+    pub escalation_budget: usize,
 }
 
 impl Default for SearchOptions {
@@ -41,6 +43,7 @@ impl Default for SearchOptions {
             hidden_sizes: vec![1, 2, 4, 8, 16, 32],
             widths: vec![8, 16, 32, 64],
             step_budget: 200_000,
+            escalation_budget: 200_000,
         }
     }
 }
@@ -118,8 +121,15 @@ pub enum SearchEvent<'a> {
     Finished(&'a Attempt),
 }
 
-/// Searches for the smallest exact network on `train`, judged on `held_out`. Initialisation and
-/// batch order of attempt `k` derive from `seed` and `k`.
+/// Searches for the smallest exact network on `train`, judged on `held_out`.
+///
+/// Two phases. The **ladder** tries every candidate in [`candidates`] order, `seeds` runs each,
+/// until one is exact or `step_budget` is spent; attempt `k` is seeded by `mix(seed, k)`. If
+/// the ladder ends without an exact network, the **escalation** tries larger networks beyond the
+/// last one the ladder reached, each at least 1.5 times the previous one's size and with a
+/// nonlinear `f`, one run each (seeded apart from the ladder's), within `escalation_budget`.
+/// The ladder alone decides every task it solves, so a larger escalation budget never changes
+/// those results.
 pub fn search(
     train: &Dataset,
     held_out: &Batch,
@@ -128,53 +138,80 @@ pub fn search(
     events: &mut dyn FnMut(SearchEvent<'_>),
 ) -> Option<SearchOutcome> {
     let start = Instant::now();
-    let list = candidates(options, train.input_dim, train.output_dim);
+    let (input_dim, output_dim) = (train.input_dim, train.output_dim);
+    let list = candidates(options, input_dim, output_dim);
     let total = list.len() * options.seeds;
     let mut best: Option<(AnchorRnn, Accuracy)> = None;
-    let mut attempts = Vec::new();
+    let mut attempts: Vec<Attempt> = Vec::new();
+    let mut run = |arch: &Architecture, attempt_seed: u64, attempts: &mut Vec<Attempt>| {
+        events(SearchEvent::Started {
+            architecture: arch,
+            seed: attempt_seed,
+            index: attempts.len() + 1,
+            total,
+        });
+        let began = Instant::now();
+        let model = initialise(arch, input_dim, output_dim, attempt_seed);
+        let outcome = fit(
+            model,
+            train,
+            held_out,
+            &options.fit,
+            None,
+            attempt_seed,
+            &mut |p| events(SearchEvent::Progress(p)),
+        );
+        let attempt = Attempt {
+            architecture: arch.clone(),
+            seed: attempt_seed,
+            steps: outcome.steps,
+            accuracy: outcome.accuracy.rate(),
+            exact: outcome.accuracy.is_exact(),
+            seconds: began.elapsed().as_secs_f64(),
+        };
+        events(SearchEvent::Finished(&attempt));
+        attempts.push(attempt);
+        let better = best
+            .as_ref()
+            .is_none_or(|(_, acc)| outcome.accuracy.values_correct > acc.values_correct);
+        if better {
+            best = Some((outcome.model, outcome.accuracy));
+        }
+        best.as_ref().is_some_and(|(_, acc)| acc.is_exact())
+    };
+
     let mut steps_taken = 0;
-    'outer: for arch in &list {
+    let mut reached = 0;
+    let mut solved = false;
+    'ladder: for (index, arch) in list.iter().enumerate() {
         for _ in 0..options.seeds {
             if steps_taken >= options.step_budget {
-                break 'outer;
+                break 'ladder;
             }
+            reached = index;
             let attempt_seed = mix(seed, attempts.len() as u64);
-            events(SearchEvent::Started {
-                architecture: arch,
-                seed: attempt_seed,
-                index: attempts.len() + 1,
-                total,
-            });
-            let began = Instant::now();
-            let model = initialise(arch, train.input_dim, train.output_dim, attempt_seed);
-            let outcome = fit(
-                model,
-                train,
-                held_out,
-                &options.fit,
-                None,
-                attempt_seed,
-                &mut |p| events(SearchEvent::Progress(p)),
-            );
-            let attempt = Attempt {
-                architecture: arch.clone(),
-                seed: attempt_seed,
-                steps: outcome.steps,
-                accuracy: outcome.accuracy.rate(),
-                exact: outcome.accuracy.is_exact(),
-                seconds: began.elapsed().as_secs_f64(),
-            };
-            steps_taken += attempt.steps;
-            events(SearchEvent::Finished(&attempt));
-            attempts.push(attempt);
-            let better = best
-                .as_ref()
-                .is_none_or(|(_, acc)| outcome.accuracy.values_correct > acc.values_correct);
-            if better {
-                best = Some((outcome.model, outcome.accuracy));
+            solved = run(arch, attempt_seed, &mut attempts);
+            steps_taken += attempts.last().map_or(0, |a| a.steps);
+            if solved {
+                break 'ladder;
             }
-            if best.as_ref().is_some_and(|(_, acc)| acc.is_exact()) {
-                break 'outer;
+        }
+    }
+
+    if !solved {
+        let mut escalation_steps = 0;
+        for (k, arch) in escalation(&list, reached, input_dim, output_dim)
+            .iter()
+            .enumerate()
+        {
+            if escalation_steps >= options.escalation_budget {
+                break;
+            }
+            let attempt_seed = mix(seed ^ ESCALATION_SEED, k as u64);
+            let exact = run(arch, attempt_seed, &mut attempts);
+            escalation_steps += attempts.last().map_or(0, |a| a.steps);
+            if exact {
+                break;
             }
         }
     }
@@ -185,6 +222,29 @@ pub fn search(
         attempts,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// Separates the escalation's seeds from the ladder's.
+const ESCALATION_SEED: u64 = 0x4553_4341_4C41_5445;
+
+/// The escalation's candidates: after position `reached` of `list`, those with a nonlinear `f`,
+/// each at least 1.5 times the parameters of the previous one taken.
+pub fn escalation(
+    list: &[Architecture],
+    reached: usize,
+    input_dim: usize,
+    output_dim: usize,
+) -> Vec<Architecture> {
+    let size = |a: &Architecture| a.parameter_count(input_dim, output_dim);
+    let mut floor = list.get(reached).map_or(0, size);
+    let mut taken = Vec::new();
+    for arch in list.iter().skip(reached + 1) {
+        if !arch.is_linear() && size(arch) * 2 >= floor * 3 {
+            floor = size(arch);
+            taken.push(arch.clone());
+        }
+    }
+    taken
 }
 
 /// A seed for sub-run `k` of a run seeded by `seed` (SplitMix64's finaliser of both).
@@ -213,5 +273,20 @@ mod tests {
         assert_eq!(list[0].to_string(), "h=1 f=[] g=[]");
         let counts: Vec<usize> = list.iter().map(|a| a.parameter_count(1, 1)).collect();
         assert!(counts.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn escalation_grows_geometrically_with_a_nonlinear_recurrence() {
+        let list = candidates(&SearchOptions::default(), 1, 1);
+        let steps = escalation(&list, 10, 1, 1);
+        assert!(!steps.is_empty());
+        let mut previous = list[10].parameter_count(1, 1);
+        for arch in &steps {
+            assert!(!arch.is_linear());
+            let size = arch.parameter_count(1, 1);
+            assert!(2 * size >= 3 * previous, "{arch}: {size} after {previous}");
+            previous = size;
+        }
+        assert!(steps.len() < list.len() / 3);
     }
 }
