@@ -15,7 +15,7 @@ use nn2py::train::batch::Batch;
 use nn2py::train::fit::{accuracy, fit, FitOptions, Frozen};
 use nn2py::train::fused::Workspace;
 use nn2py::train::model::{flatten, initialise, Architecture};
-use nn2py::train::{train_task, Trained, TrainOptions};
+use nn2py::train::{train_task, TrainOptions, Trained};
 
 /// Small data sets and a short search: enough for the easy tasks used here.
 fn quick_options(seed: u64) -> TrainOptions {
@@ -42,11 +42,20 @@ fn sum_all_trains_to_an_exact_small_network_deterministically() {
     assert_eq!(first.check.sequences, 2_000);
     // A running sum needs one hidden unit and no nonlinearity; the search goes up from there
     // and stops at the first exact network, so it stays small.
-    assert!(first.parameters <= 60, "{} has {} parameters", first.architecture, first.parameters);
+    assert!(
+        first.parameters <= 60,
+        "{} has {} parameters",
+        first.architecture,
+        first.parameters
+    );
     assert_eq!(first.attempts.last().map(|a| a.exact), Some(true));
     assert!(first.nonzero <= first.parameters);
     let second = train(task, 4);
-    assert_eq!(flatten(&first.model), flatten(&second.model), "same seed, same network");
+    assert_eq!(
+        flatten(&first.model),
+        flatten(&second.model),
+        "same seed, same network"
+    );
     assert_eq!(first.steps, second.steps);
 }
 
@@ -83,7 +92,12 @@ fn exported_trained_network_agrees_in_the_trainer_onnxruntime_and_nn2py() {
 
     let imported = import(&bytes, &ImportOptions::default()).expect("imports");
     for i in 0..n {
-        let seq: Vec<f32> = data.sequence_inputs(i).unwrap().iter().map(|&v| v as f32).collect();
+        let seq: Vec<f32> = data
+            .sequence_inputs(i)
+            .unwrap()
+            .iter()
+            .map(|&v| v as f32)
+            .collect();
         let input = Tensor::F32(ArrayD::from_shape_vec(IxDyn(&[1, t, 1]), seq).unwrap());
         let ours = run_graph(&imported.graph, &[input]).expect("nn2py runs it");
         let Tensor::F32(ours) = &ours[0] else {
@@ -95,8 +109,14 @@ fn exported_trained_network_agrees_in_the_trainer_onnxruntime_and_nn2py() {
             let runtime = ort[[i, step, 0].as_slice()];
             let interp = ours[[0, step, 0].as_slice()];
             let close = |a: f32, b: f32| (a - b).abs() <= 1e-4 * (1.0 + a.abs());
-            assert!(close(trainer, runtime), "seq {i} step {step}: trainer {trainer}, onnxruntime {runtime}");
-            assert!(close(trainer, interp), "seq {i} step {step}: trainer {trainer}, nn2py {interp}");
+            assert!(
+                close(trainer, runtime),
+                "seq {i} step {step}: trainer {trainer}, onnxruntime {runtime}"
+            );
+            assert!(
+                close(trainer, interp),
+                "seq {i} step {step}: trainer {trainer}, nn2py {interp}"
+            );
             assert_eq!(trainer.round() as i64, labels[step], "seq {i} step {step}");
         }
     }
@@ -122,11 +142,21 @@ fn frozen_parameters_stay_put_while_the_rest_train() {
         ..FitOptions::default()
     };
     let before = flatten(&model);
-    let out = fit(model, &data, &held_out, &options, Some(&frozen), 1, &mut |_| {});
+    let out = fit(
+        model,
+        &data,
+        &held_out,
+        &options,
+        Some(&frozen),
+        1,
+        &mut |_| {},
+    );
     let after = flatten(&out.model);
     assert_eq!(after[0], 0.0);
     assert_eq!(after[3], 1.0);
-    let moved = (0..after.len()).filter(|&k| k != 0 && k != 3 && after[k] != before[k]).count();
+    let moved = (0..after.len())
+        .filter(|&k| k != 0 && k != 3 && after[k] != before[k])
+        .count();
     assert_eq!(moved, after.len() - 2, "every free parameter trains");
     let again = accuracy(&out.model, &held_out, &mut Workspace::new());
     assert_eq!(again, out.accuracy);
