@@ -43,7 +43,7 @@ impl Default for SearchOptions {
             hidden_sizes: vec![1, 2, 4, 8, 16, 32],
             widths: vec![8, 16, 32, 64],
             step_budget: 200_000,
-            escalation_budget: 200_000,
+            escalation_budget: 30_000,
         }
     }
 }
