@@ -10,7 +10,7 @@
 //! which also checks that the two AdamW updates agree).
 //!
 //! Run with `cargo bench --bench train_steps --profile dev [-- OPTIONS]`:
-//! - `--engines fused,burn` which engines (default: all; an engine that panics is not caught);
+//! - `--engines fused` which engines (default: all);
 //! - `--configs NAME,...` a subset of the configurations (default: all);
 //! - `--seconds S` target duration of each timed run (default 2.5);
 //! - `--no-jax` skip JAX; `--jax-single-thread` restrict XLA to one thread, as the Rust engines;
@@ -77,11 +77,10 @@ fn configs() -> Vec<Config> {
 fn engine_name(kind: Engine) -> &'static str {
     match kind {
         Engine::Fused => "fused",
-        Engine::Burn => "burn",
     }
 }
 
-const ALL_ENGINES: [Engine; 2] = [Engine::Fused, Engine::Burn];
+const ALL_ENGINES: [Engine; 1] = [Engine::Fused];
 
 struct Args {
     engines: Vec<Engine>,
@@ -114,7 +113,7 @@ fn parse_args() -> Result<Args, String> {
                         ALL_ENGINES
                             .into_iter()
                             .find(|&e| engine_name(e) == name.trim())
-                            .ok_or(format!("unknown engine {name:?} (fused, burn)"))
+                            .ok_or(format!("unknown engine {name:?} (fused)"))
                     })
                     .collect::<Result<_, _>>()?;
             }
@@ -332,7 +331,7 @@ fn main() {
         Err(message) => {
             eprintln!("train_steps: {message}");
             eprintln!(
-                "usage: cargo bench --bench train_steps --profile dev -- [--engines fused,burn] \
+                "usage: cargo bench --bench train_steps --profile dev -- [--engines fused] \
                  [--configs NAME,...] [--seconds S] [--no-jax] [--jax-single-thread] \
                  [--python PATH]"
             );

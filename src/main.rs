@@ -184,8 +184,9 @@ struct TrainArgs {
     #[arg(long, value_delimiter = ',')]
     hidden: Option<Vec<usize>>,
 
-    /// Stop the architecture search after this many optimiser steps in all (the run in progress
-    /// finishes). A step budget keeps the result independent of the machine's speed.
+    /// Optimiser steps for each phase of the architecture search, the ladder and the escalation
+    /// (the run in progress finishes). A step budget keeps the result independent of the
+    /// machine's speed.
     #[arg(long, value_name = "STEPS")]
     step_budget: Option<usize>,
 
@@ -225,7 +226,7 @@ struct Mips62Args {
     #[arg(long, default_value_t = TrainOptions::default().seed)]
     seed: u64,
 
-    /// Architecture search budget per task, in optimiser steps.
+    /// Architecture search budget per task and phase (ladder, escalation), in optimiser steps.
     #[arg(long, value_name = "STEPS")]
     step_budget: Option<usize>,
 
@@ -455,6 +456,7 @@ fn train_options(
     };
     if let Some(steps) = step_budget {
         options.search.step_budget = steps;
+        options.search.escalation_budget = steps;
     }
     if let Some(sizes) = hidden {
         if sizes.is_empty() || sizes.contains(&0) {

@@ -2,7 +2,6 @@
 //! scoring with a real `python3`, and failures that become rows instead of aborting the run.
 
 use std::sync::Mutex;
-use std::time::Duration;
 
 use nn2py::bench::cache;
 use nn2py::bench::mips62::{self, BenchEvent, BenchOptions, BenchReport, Row, SetScore};

@@ -9,14 +9,14 @@ use crate::train::batch::{Batch, Sampler};
 use crate::train::fused::Workspace;
 use crate::train::model::{tensors_mut, zeros_like};
 
-/// Which implementation computes the loss and its gradients.
+/// Which implementation computes the loss and its gradients. burn's autodiff engine (the
+/// reference for the fused gradients) is written on branch `burn` and not merged yet: see
+/// ARCHITECTURE.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub enum Engine {
-    /// [`crate::train::fused`]: the hand-written BPTT for this cell (the default; fastest).
+    /// [`crate::train::fused`]: the hand-written BPTT for this cell.
     #[default]
     Fused,
-    /// [`crate::train::autodiff`]: burn's autodiff on its CPU backend.
-    Burn,
 }
 
 /// A loss-and-gradient engine: the mean anchor loss over `batch` and its gradient in `grads`
@@ -45,7 +45,6 @@ impl GradientEngine for Workspace {
 pub fn engine(kind: Engine) -> Box<dyn GradientEngine> {
     match kind {
         Engine::Fused => Box::new(Workspace::new()),
-        Engine::Burn => Box::new(crate::train::autodiff::BurnEngine::new()),
     }
 }
 

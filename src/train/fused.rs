@@ -7,8 +7,8 @@
 //!
 //! Contract: [`Workspace::loss_and_gradients`] returns the mean over all sequences, steps and
 //! output values of `0.5 * ln(1 + (y_hat - y)^2)` and writes its gradient with respect to every
-//! parameter into `grads` (same shape as the model). Its gradients are tested against finite
-//! differences here and against burn's autodiff in `train::autodiff`.
+//! parameter into `grads` (same shape as the model). Its gradients are tested against central
+//! finite differences here.
 
 use crate::export::{Affine, AnchorRnn};
 use crate::train::batch::Batch;
