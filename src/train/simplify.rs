@@ -6,8 +6,7 @@
 use crate::export::AnchorRnn;
 use crate::tasks::Dataset;
 use crate::train::batch::Batch;
-use crate::train::fit::{accuracy, fit, FitOptions, Frozen};
-use crate::train::fused::Workspace;
+use crate::train::fit::{fit, FitOptions, Frozen};
 use crate::train::model::flatten;
 
 /// Settings of simplicity retraining.
@@ -70,7 +69,6 @@ pub fn simplify(
     options: &SimplifyOptions,
     seed: u64,
 ) -> SimplifyOutcome {
-    let mut ws = Workspace::new();
     let mut current = model;
     let mut frozen = Frozen::none(&current);
     let mut stages = Vec::new();
@@ -147,8 +145,7 @@ pub fn simplify(
         &mut |_| {},
     );
     steps += polished.steps;
-    let kept =
-        polished.accuracy.is_exact() && accuracy(&polished.model, held_out, &mut ws).is_exact();
+    let kept = polished.accuracy.is_exact();
     if kept {
         current = polished.model;
         frozen = candidate_frozen;
