@@ -69,10 +69,6 @@ pub fn simplify(
     options: &SimplifyOptions,
     seed: u64,
 ) -> SimplifyOutcome {
-    let mut current = model;
-    let mut frozen = Frozen::none(&current);
-    let mut stages = Vec::new();
-    let mut steps = 0;
     let retrain = FitOptions {
         steps: options.steps,
         lr: options.lr,
@@ -80,6 +76,15 @@ pub fn simplify(
         eval_every: 50,
         patience: 0,
         ..FitOptions::default()
+    };
+    let mut state = Simplification {
+        frozen: Frozen::none(&model),
+        current: model,
+        stages: Vec::new(),
+        steps: 0,
+        train,
+        held_out,
+        retrain: &retrain,
     };
     let mut stage_seed = seed;
     let mut next_seed = || {
@@ -93,8 +98,9 @@ pub fn simplify(
             stop_when_exact: false,
             ..retrain.clone()
         };
+        let frozen = state.frozen.clone();
         let run = fit(
-            current.clone(),
+            state.current.clone(),
             train,
             held_out,
             &sweep,
@@ -102,64 +108,70 @@ pub fn simplify(
             next_seed(),
             &mut |_| {},
         );
-        steps += run.steps;
-        let mut candidate_frozen = frozen.clone();
+        state.steps += run.steps;
         let mut candidate = run.model;
+        let mut candidate_frozen = frozen;
         prune(&mut candidate, &mut candidate_frozen, options.prune_below);
-        let polished = fit(
-            candidate,
-            train,
-            held_out,
-            &retrain,
-            Some(&candidate_frozen),
-            next_seed(),
-            &mut |_| {},
-        );
-        steps += polished.steps;
-        let kept = polished.accuracy.is_exact();
-        if kept {
-            current = polished.model;
-            frozen = candidate_frozen;
-        }
-        stages.push(Stage {
-            name: format!("l1 {strength}"),
-            kept,
-            nonzero: nonzero(&current),
-            frozen: frozen.count(),
-        });
-        if !kept {
+        let name = format!("l1 {strength}");
+        if !state.retrain_and_keep(candidate, candidate_frozen, name, next_seed()) {
             break;
         }
     }
 
-    let mut candidate = current.clone();
-    let mut candidate_frozen = frozen.clone();
+    let mut candidate = state.current.clone();
+    let mut candidate_frozen = state.frozen.clone();
     snap(&mut candidate, &mut candidate_frozen, options.snap_within);
-    let polished = fit(
-        candidate,
-        train,
-        held_out,
-        &retrain,
-        Some(&candidate_frozen),
-        next_seed(),
-        &mut |_| {},
-    );
-    steps += polished.steps;
-    let kept = polished.accuracy.is_exact();
-    if kept {
-        current = polished.model;
-        frozen = candidate_frozen;
-    }
-    stages.push(Stage {
-        name: "snap".to_string(),
-        kept,
-        nonzero: nonzero(&current),
-        frozen: frozen.count(),
-    });
+    state.retrain_and_keep(candidate, candidate_frozen, "snap".to_string(), next_seed());
     SimplifyOutcome {
-        model: current,
-        stages,
-        steps,
+        model: state.current,
+        stages: state.stages,
+        steps: state.steps,
+    }
+}
+
+/// The network being simplified and what the stages did so far.
+struct Simplification<'a> {
+    current: AnchorRnn,
+    frozen: Frozen,
+    stages: Vec<Stage>,
+    steps: usize,
+    train: &'a Dataset,
+    held_out: &'a Batch,
+    retrain: &'a FitOptions,
+}
+
+impl Simplification<'_> {
+    /// Retrains `candidate` with `frozen` held fixed; keeps it as the current network if it is
+    /// then exact on the held-out batch. Records the stage; returns whether it was kept.
+    fn retrain_and_keep(
+        &mut self,
+        candidate: AnchorRnn,
+        frozen: Frozen,
+        name: String,
+        seed: u64,
+    ) -> bool {
+        let polished = fit(
+            candidate,
+            self.train,
+            self.held_out,
+            self.retrain,
+            Some(&frozen),
+            seed,
+            &mut |_| {},
+        );
+        self.steps += polished.steps;
+        let kept = polished.accuracy.is_exact();
+        if kept {
+            self.current = polished.model;
+            self.frozen = frozen;
+        }
+        self.stages.push(Stage {
+            name,
+            kept,
+            nonzero: nonzero(&self.current),
+            frozen: self.frozen.count(),
+        });
+        kept
     }
 }
 
