@@ -16,6 +16,7 @@ use crate::back::python::{self as python_back, Header, PythonError};
 use crate::diag::{Diagnose, Location, SourceSpan};
 use crate::front::onnx::{self as onnx_front, ImportError, ImportOptions, ImportedModel, Limits};
 use crate::front::sequence::{self, RollError};
+use crate::lift::{self, LiftOptions, LiftReport};
 use crate::lower::faithful::{self, LowerError};
 use crate::network::text as network_text;
 use crate::network::verify::{self as network_verify, VerifyError as NetworkVerifyError};
@@ -31,6 +32,32 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Metadata key (in the ONNX `metadata_props`) that gives a model's input domain.
 pub const DOMAIN_METADATA_KEY: &str = "nn2py.domain";
+
+/// Metadata key that says how a model's outputs are read: `round` (to the nearest integer) or
+/// `raw`.
+pub const READOUT_METADATA_KEY: &str = "nn2py.readout";
+
+/// How the network's outputs are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Readout {
+    /// As the real numbers the network computes.
+    Raw,
+    /// Rounded to the nearest integer (half to even): the network computes an integer function.
+    /// Programs return integers and are checked exactly against the rounded outputs.
+    Round,
+}
+
+impl Readout {
+    /// Parses `raw` or `round`.
+    pub fn parse(text: &str) -> Option<Readout> {
+        match text.trim() {
+            "raw" => Some(Readout::Raw),
+            "round" => Some(Readout::Round),
+            _ => None,
+        }
+    }
+}
 
 /// How far the pipeline runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +89,12 @@ pub struct Options {
     /// The `python3` executable for running the written module; `None` skips that check.
     pub python: Option<String>,
     pub emit: Emit,
+    /// How outputs are read; `None` falls back to the model's metadata, then to raw.
+    pub readout: Option<Readout>,
+    /// Whether to try lifting the network to the program it implements (else the faithful
+    /// lowering alone).
+    pub lift: bool,
+    pub lift_options: LiftOptions,
 }
 
 impl Default for Options {
@@ -74,6 +107,9 @@ impl Default for Options {
             verify: VerifyOptions::default(),
             python: None,
             emit: Emit::Python,
+            readout: None,
+            lift: true,
+            lift_options: LiftOptions::default(),
         }
     }
 }
@@ -103,6 +139,8 @@ pub enum CompileError {
     RollingChanged(Box<Agreement>),
     #[error(transparent)]
     Lower(#[from] LowerError),
+    #[error("lifting failed while running the network: {0}")]
+    Lift(String),
     #[error(transparent)]
     Program(#[from] ProgramVerifyError),
     #[error(transparent)]
@@ -135,6 +173,7 @@ impl Diagnose for CompileError {
             | CompileError::Reference(_)
             | CompileError::RollingChanged(_)
             | CompileError::Lower(_)
+            | CompileError::Lift(_)
             | CompileError::Program(_)
             | CompileError::Python(_)
             | CompileError::PythonRun(_)
@@ -176,6 +215,10 @@ pub struct Report {
     /// The written Python (by `python3`) against the network.
     pub python_verification: Option<Agreement>,
     pub program: Option<ProgramSize>,
+    /// How outputs are read.
+    pub readout: Readout,
+    /// What lifting found (sequence models read by rounding).
+    pub lift: Option<LiftReport>,
     /// Milliseconds spent per stage, in pipeline order.
     pub timings_ms: BTreeMap<String, f64>,
 }
@@ -276,14 +319,17 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
 
     // The reference outputs: the network as the rest of the pipeline sees it (for a sequence
     // model, its cell run over each sequence).
-    let reference = match &examples {
+    let raw_reference = match &examples {
         Some(examples) => Some(verify::reference_outputs(&network, &layout, examples)?),
         None => None,
     };
+    let readout = resolve_readout(&source.metadata, options)?;
     timer.lap("reference");
 
     let mut rolling = None;
-    if let (Some(full), Some(examples), Some(reference)) = (&full_graph, &examples, &reference) {
+    if let (Some(full), Some(examples), Some(reference)) =
+        (&full_graph, &examples, &raw_reference)
+    {
         let agreement = verify::check_rolling(full, &layout, examples, reference, &options.verify);
         if !agreement.is_exact() {
             return Err(CompileError::RollingChanged(Box::new(agreement)));
@@ -312,7 +358,13 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         verification: None,
         python_verification: None,
         program: None,
+        readout,
+        lift: None,
         timings_ms: BTreeMap::new(),
+    };
+    let reference = match (readout, raw_reference) {
+        (Readout::Round, Some(raw)) => Some(raw.rounded()),
+        (_, raw) => raw,
     };
     if options.emit == Emit::Network {
         report.timings_ms = timer.timings;
@@ -324,19 +376,30 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         });
     }
 
-    let program = faithful::lower(&network)?;
+    let mut program = faithful::lower(&network)?;
+    if readout == Readout::Round {
+        round_outputs(&mut program);
+    }
     program_verify::verify(&program)?;
     timer.lap("lower");
 
     if let (Some(examples), Some(reference)) = (&examples, &reference) {
-        report.verification = Some(verify::check_program(
-            &program,
-            &layout,
-            examples,
-            reference,
-            &options.verify,
-        ));
+        let mut verification =
+            verify::check_program(&program, &layout, examples, reference, &options.verify);
         timer.lap("verify");
+        if let (true, Readout::Round, Network::Sequence(model), Some(ranges)) =
+            (options.lift, readout, &network, &domain)
+        {
+            let (lifted, lift_report) =
+                try_lift(model, ranges, &layout, examples, reference, options)?;
+            if let Some((lifted_program, lifted_verification)) = lifted {
+                program = lifted_program;
+                verification = lifted_verification;
+            }
+            report.lift = Some(lift_report);
+            timer.lap("lift");
+        }
+        report.verification = Some(verification);
     }
     report.program = Some(ProgramSize {
         statements: count_statements(&program),
@@ -389,6 +452,69 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         python: Some(python),
         report,
     })
+}
+
+/// Lifts a sequence model and judges the result against the (rounded) reference: the lifted
+/// program and its verification when it agrees everywhere, and the report either way.
+fn try_lift(
+    model: &SequenceModel,
+    ranges: &[Range],
+    layout: &ExampleLayout,
+    examples: &verify::Examples,
+    reference: &verify::Reference,
+    options: &Options,
+) -> Result<(Option<(Program, Agreement)>, LiftReport), CompileError> {
+    let lifted = lift::lift_sequence(model, ranges, &options.lift_options)
+        .map_err(|cause| CompileError::Lift(cause.message))?;
+    let mut lifted = match lifted {
+        Ok(lifted) => lifted,
+        Err(report) => return Ok((None, report)),
+    };
+    if let Err(e) = program_verify::verify(&lifted.program) {
+        lifted
+            .report
+            .notes
+            .push(format!("the lifted program is malformed (a bug in nn2py): {e}"));
+        return Ok((None, lifted.report));
+    }
+    let agreement =
+        verify::check_program(&lifted.program, layout, examples, reference, &options.verify);
+    if !agreement.is_exact() {
+        lifted.report.notes.push(format!(
+            "the lifted program was not used: {}",
+            agreement.summary()
+        ));
+        return Ok((None, lifted.report));
+    }
+    lifted.report.lifted = true;
+    Ok((Some((lifted.program, agreement)), lifted.report))
+}
+
+/// Wraps every output in `round(...)`: the program returns what the network's readout gives.
+fn round_outputs(program: &mut Program) {
+    use crate::program::{Expr, Func};
+    for output in &mut program.outputs {
+        let value = std::mem::replace(output, Expr::Lit(crate::program::Literal::Int(0)));
+        *output = Expr::Call(Func::Round, vec![value]);
+    }
+}
+
+/// The readout: from the options, else from the model's metadata, else raw.
+fn resolve_readout(
+    metadata: &BTreeMap<String, String>,
+    options: &Options,
+) -> Result<Readout, CompileError> {
+    if let Some(readout) = options.readout {
+        return Ok(readout);
+    }
+    match metadata.get(READOUT_METADATA_KEY) {
+        None => Ok(Readout::Raw),
+        Some(text) => Readout::parse(text).ok_or_else(|| {
+            CompileError::Usage(format!(
+                "the model's metadata \"{READOUT_METADATA_KEY}\" is {text:?}; expected \"raw\" or \"round\""
+            ))
+        }),
+    }
 }
 
 /// The per-feature domain in words: one range when all features share it, else the list.

@@ -23,7 +23,7 @@ use nn2py::bench::mips62::{self, BenchEvent, BenchOptions, Phase};
 use nn2py::bench::table;
 use nn2py::bench::{export_meta, resolve_task, task_listing, tasks_table};
 use nn2py::diag::render;
-use nn2py::driver::{self, CompileError, Emit, KindChoice, Options};
+use nn2py::driver::{self, CompileError, Emit, KindChoice, Options, Readout};
 use nn2py::export::export_onnx;
 use nn2py::front::onnx::Limits;
 use nn2py::network::text as network_text;
@@ -42,6 +42,12 @@ enum EmitArg {
     Network,
     Program,
     Python,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ReadoutArg {
+    Raw,
+    Round,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -115,6 +121,16 @@ struct ConvertArgs {
     /// Treat the model as pointwise or as a sequence model (default: decide from the graph).
     #[arg(long, value_enum, default_value_t = KindArg::Auto)]
     kind: KindArg,
+
+    /// How the network's outputs are read: `round` means the network computes integers (read by
+    /// rounding), so nn2py may lift it to the program it implements (default: the model's
+    /// `nn2py.readout` metadata, else raw).
+    #[arg(long, value_enum)]
+    readout: Option<ReadoutArg>,
+
+    /// Do not lift: write the network's arithmetic faithfully.
+    #[arg(long)]
+    faithful: bool,
 
     /// What to write: the network IR, the program IR, or the Python module.
     #[arg(long, value_enum, default_value_t = EmitArg::Python)]
@@ -311,6 +327,12 @@ fn convert(cli: &ConvertArgs) -> Result<u8, Failure> {
             EmitArg::Program => Emit::Program,
             EmitArg::Python => Emit::Python,
         },
+        readout: cli.readout.map(|r| match r {
+            ReadoutArg::Raw => Readout::Raw,
+            ReadoutArg::Round => Readout::Round,
+        }),
+        lift: !cli.faithful,
+        ..Options::default()
     };
     let bytes = read_model(model, options.limits.max_model_bytes)?;
     let compilation = driver::compile(&bytes, &options).map_err(|e| compile_failure(model, &e))?;

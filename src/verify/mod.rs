@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::network::interp::{self as network_interp, InterpError};
 use crate::network::{DType, Graph, Network, Tensor};
 use crate::program::interp::{self as program_interp, Scalar};
-use crate::program::Program;
+use crate::program::{Program, Signature, Type};
 use crate::rng::SplitMix64;
 use domain::Range;
 
@@ -363,6 +363,21 @@ pub struct Reference {
     pub exact: Vec<bool>,
 }
 
+impl Reference {
+    /// The outputs read by rounding to the nearest integer (half to even, as Python's `round`),
+    /// compared exactly.
+    pub fn rounded(&self) -> Reference {
+        Reference {
+            outputs: self
+                .outputs
+                .iter()
+                .map(|o| o.iter().map(|v| v.round_ties_even()).collect())
+                .collect(),
+            exact: vec![true; self.exact.len()],
+        }
+    }
+}
+
 /// Runs the network on every example.
 pub fn reference_outputs(
     network: &Network,
@@ -429,11 +444,26 @@ fn scalar_value(s: &Scalar) -> f64 {
 }
 
 /// The program's scalar arguments for one example.
-fn program_arguments(layout: &ExampleLayout, example: &[f64]) -> Vec<Vec<Scalar>> {
+///
+/// A value goes in as the type the program declares for its variable (a lifted program takes
+/// integer steps even when the network takes floats), else as the network's element type.
+fn program_arguments(program: &Program, layout: &ExampleLayout, example: &[f64]) -> Vec<Vec<Scalar>> {
+    let declared: Vec<Type> = match &program.signature {
+        Signature::Sequence { step_inputs, .. } => {
+            step_inputs.iter().map(|&v| program.var(v).ty).collect()
+        }
+        Signature::Pointwise { .. } => Vec::new(),
+    };
     let scalar = |dtype: DType, v: f64| match dtype {
         DType::F32 => Scalar::Float(v),
         DType::I64 => Scalar::Int(v as i64),
         DType::Bool => Scalar::Bool(v != 0.0),
+    };
+    let typed = |index: usize, dtype: DType, v: f64| match declared.get(index) {
+        Some(Type::Int) => Scalar::Int(v as i64),
+        Some(Type::Float) => Scalar::Float(v),
+        Some(Type::Bool) => Scalar::Bool(v != 0.0),
+        None => scalar(dtype, v),
     };
     match layout {
         ExampleLayout::Pointwise(inputs) => {
@@ -455,7 +485,12 @@ fn program_arguments(layout: &ExampleLayout, example: &[f64]) -> Vec<Vec<Scalar>
             input_dim, dtype, ..
         } => example
             .chunks(*input_dim)
-            .map(|step| step.iter().map(|&v| scalar(*dtype, v)).collect())
+            .map(|step| {
+                step.iter()
+                    .enumerate()
+                    .map(|(j, &v)| typed(j, *dtype, v))
+                    .collect()
+            })
             .collect(),
     }
 }
@@ -466,7 +501,7 @@ pub fn run_program(
     layout: &ExampleLayout,
     example: &[f64],
 ) -> Result<Vec<f64>, program_interp::InterpError> {
-    let arguments = program_arguments(layout, example);
+    let arguments = program_arguments(program, layout, example);
     match layout {
         ExampleLayout::Pointwise(_) => program_interp::run_pointwise(program, &arguments)
             .map(|outs| outs.iter().map(scalar_value).collect()),

@@ -1,0 +1,312 @@
+//! Finite-state discretisation: clusters the traced hidden states, checks that the clusters form a
+//! deterministic machine, and minimises it.
+//!
+//! A state cluster is a set of traced states within an L-infinity tolerance of its first member
+//! (the leader). Clustering tries tolerances from coarse to fine and keeps the coarsest one under
+//! which every observed transition is deterministic: the same cluster and input always lead to the
+//! same cluster and the same (rounded) output. The machine is then minimised by partition
+//! refinement (Moore's algorithm on the observed transitions), so two clusters that behave the same
+//! on every observed input become one state.
+
+use std::collections::BTreeMap;
+
+use super::trace::Trace;
+
+/// Limits of the finite-state search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FiniteOptions {
+    /// Largest number of clusters before minimisation; more means "not finite".
+    pub max_clusters: usize,
+    /// Largest number of states after minimisation.
+    pub max_states: usize,
+    /// Tolerances tried, as fractions of the states' largest coordinate spread, coarse first.
+    pub tolerances: Vec<f64>,
+}
+
+impl Default for FiniteOptions {
+    fn default() -> Self {
+        FiniteOptions {
+            max_clusters: 2048,
+            max_states: 64,
+            tolerances: vec![0.05, 0.02, 0.01, 0.003, 0.001],
+        }
+    }
+}
+
+/// A minimised machine read off the trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Machine {
+    /// The machine state of every traced state (indexed like [`Trace::states`]).
+    pub state_of: Vec<usize>,
+    /// Number of machine states, numbered `0..count` in order of first visit in the trace.
+    pub count: usize,
+    /// Observed transitions: (state, input) to (next state, rounded output).
+    pub transitions: BTreeMap<(usize, Vec<i64>), (usize, Vec<i64>)>,
+}
+
+impl Machine {
+    /// The state the machine starts in.
+    pub fn initial(&self) -> usize {
+        self.state_of.first().copied().unwrap_or(0)
+    }
+}
+
+/// Why the hidden states were not read as a finite machine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotFinite {
+    /// More clusters than the limit even at the coarsest consistent tolerance.
+    TooManyClusters(usize),
+    /// The minimised machine has more states than the limit.
+    TooManyStates(usize),
+    /// No tolerance gave a deterministic machine.
+    Inconsistent,
+}
+
+impl std::fmt::Display for NotFinite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotFinite::TooManyClusters(n) => write!(f, "more than {n} distinct hidden states"),
+            NotFinite::TooManyStates(n) => write!(f, "{n} states after minimisation"),
+            NotFinite::Inconsistent => {
+                write!(f, "no clustering of the hidden states is a deterministic machine")
+            }
+        }
+    }
+}
+
+/// Reads the trace as a finite machine, or says why it is not one.
+pub fn find_machine(trace: &Trace, options: &FiniteOptions) -> Result<Machine, NotFinite> {
+    let spread = largest_spread(&trace.states);
+    let mut last_error = NotFinite::Inconsistent;
+    for &fraction in &options.tolerances {
+        let tolerance = fraction * spread;
+        let Some((cluster_of, clusters)) =
+            cluster_states(&trace.states, tolerance, options.max_clusters)
+        else {
+            // Finer tolerances only give more clusters.
+            return Err(NotFinite::TooManyClusters(options.max_clusters));
+        };
+        let Some(transitions) = deterministic_transitions(trace, &cluster_of) else {
+            last_error = NotFinite::Inconsistent;
+            continue;
+        };
+        let machine = minimise(&cluster_of, clusters, &transitions);
+        if machine.count > options.max_states {
+            return Err(NotFinite::TooManyStates(machine.count));
+        }
+        return Ok(machine);
+    }
+    Err(last_error)
+}
+
+/// The largest difference between two values of one coordinate; 1 when the states do not vary.
+fn largest_spread(states: &[Vec<f64>]) -> f64 {
+    let dim = states.first().map_or(0, Vec::len);
+    let mut spread: f64 = 0.0;
+    for k in 0..dim {
+        let (lo, hi) = states.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), s| {
+            (lo.min(s[k]), hi.max(s[k]))
+        });
+        spread = spread.max(hi - lo);
+    }
+    if spread > 0.0 && spread.is_finite() {
+        spread
+    } else {
+        1.0
+    }
+}
+
+/// Leader clustering in L-infinity; `None` when more than `limit` clusters are needed.
+fn cluster_states(
+    states: &[Vec<f64>],
+    tolerance: f64,
+    limit: usize,
+) -> Option<(Vec<usize>, usize)> {
+    let mut leaders: Vec<usize> = Vec::new();
+    let mut cluster_of = Vec::with_capacity(states.len());
+    for state in states {
+        let found = leaders.iter().position(|&l| {
+            states[l]
+                .iter()
+                .zip(state)
+                .all(|(a, b)| (a - b).abs() <= tolerance)
+        });
+        match found {
+            Some(c) => cluster_of.push(c),
+            None => {
+                if leaders.len() == limit {
+                    return None;
+                }
+                cluster_of.push(leaders.len());
+                leaders.push(cluster_of.len() - 1);
+            }
+        }
+    }
+    Some((cluster_of, leaders.len()))
+}
+
+type Transitions = BTreeMap<(usize, Vec<i64>), (usize, Vec<i64>)>;
+
+/// The observed transitions between clusters, or `None` when one (cluster, input) pair leads to
+/// two different clusters or outputs.
+fn deterministic_transitions(trace: &Trace, cluster_of: &[usize]) -> Option<Transitions> {
+    let mut transitions = Transitions::new();
+    for step in &trace.steps {
+        let output: Vec<i64> = step.output.iter().map(|&y| round_output(y)).collect();
+        let next = (cluster_of[step.after], output);
+        match transitions.entry((cluster_of[step.before], step.input.clone())) {
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(next);
+            }
+            std::collections::btree_map::Entry::Occupied(seen) => {
+                if *seen.get() != next {
+                    return None;
+                }
+            }
+        }
+    }
+    Some(transitions)
+}
+
+/// Rounds an output half to even, saturating far outside the `i64` range.
+pub fn round_output(y: f64) -> i64 {
+    let r = y.round_ties_even();
+    if r.is_nan() {
+        0
+    } else {
+        r.clamp(i64::MIN as f64, i64::MAX as f64) as i64
+    }
+}
+
+/// Moore minimisation of a Mealy machine on its observed transitions: states stay apart when some
+/// observed input gives them different outputs or leads to states already apart.
+fn minimise(cluster_of: &[usize], clusters: usize, transitions: &Transitions) -> Machine {
+    let mut by_state: Vec<Vec<(&Vec<i64>, usize, &Vec<i64>)>> = vec![Vec::new(); clusters];
+    for ((from, input), (to, output)) in transitions {
+        by_state[*from].push((input, *to, output));
+    }
+    let mut block = vec![0usize; clusters];
+    let mut count = 1;
+    loop {
+        let mut signatures: BTreeMap<(usize, Vec<(&Vec<i64>, usize, &Vec<i64>)>), usize> =
+            BTreeMap::new();
+        let mut next_block = vec![0usize; clusters];
+        for state in 0..clusters {
+            let signature: Vec<_> = by_state[state]
+                .iter()
+                .map(|&(input, to, output)| (input, block[to], output))
+                .collect();
+            let fresh = signatures.len();
+            next_block[state] = *signatures.entry((block[state], signature)).or_insert(fresh);
+        }
+        let next_count = signatures.len();
+        block = next_block;
+        if next_count == count {
+            break;
+        }
+        count = next_count;
+    }
+    // Renumber blocks in order of first visit in the trace, so numbering does not depend on
+    // the refinement's internal order.
+    let mut renumber: Vec<Option<usize>> = vec![None; count];
+    let mut visited = 0;
+    let state_of: Vec<usize> = cluster_of
+        .iter()
+        .map(|&c| {
+            *renumber[block[c]].get_or_insert_with(|| {
+                visited += 1;
+                visited - 1
+            })
+        })
+        .collect();
+    let mut machine_transitions = BTreeMap::new();
+    for ((from, input), (to, output)) in transitions {
+        let (Some(from), Some(to)) = (renumber[block[*from]], renumber[block[*to]]) else {
+            continue;
+        };
+        machine_transitions.insert((from, input.clone()), (to, output.clone()));
+    }
+    Machine {
+        state_of,
+        count: visited,
+        transitions: machine_transitions,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lift::trace::TraceStep;
+
+    /// A parity machine traced with noisy states: 0 near (0, 0), 1 near (1, 1).
+    fn noisy_parity_trace() -> Trace {
+        let mut states = vec![vec![0.0, 0.0]];
+        let mut steps = Vec::new();
+        let bits = [1, 1, 0, 1, 0, 0, 1, 1, 1, 0];
+        let mut parity = 0;
+        for (i, &b) in bits.iter().enumerate() {
+            parity ^= b;
+            let noise = 0.001 * i as f64;
+            states.push(vec![parity as f64 + noise, parity as f64 - noise]);
+            steps.push(TraceStep {
+                before: i,
+                after: i + 1,
+                input: vec![b],
+                output: vec![parity as f64 + 0.1],
+                position: i,
+            });
+        }
+        Trace {
+            states,
+            steps,
+            input_dim: 1,
+            output_dim: 1,
+        }
+    }
+
+    #[test]
+    fn noisy_parity_is_a_two_state_machine() {
+        let machine = find_machine(&noisy_parity_trace(), &FiniteOptions::default()).unwrap();
+        assert_eq!(machine.count, 2);
+        assert_eq!(machine.initial(), 0);
+        assert_eq!(machine.transitions[&(0, vec![1])], (1, vec![1]));
+        assert_eq!(machine.transitions[&(1, vec![1])], (0, vec![0]));
+        assert_eq!(machine.transitions[&(1, vec![0])], (1, vec![1]));
+    }
+
+    #[test]
+    fn equivalent_clusters_merge() {
+        // States 0 and 2 are far apart but behave the same: both output 0 and go to state 1 on 1.
+        let trace = Trace {
+            states: vec![vec![0.0], vec![5.0], vec![10.0], vec![5.0]],
+            steps: vec![
+                TraceStep { before: 0, after: 1, input: vec![1], output: vec![1.0], position: 0 },
+                TraceStep { before: 1, after: 2, input: vec![0], output: vec![0.0], position: 1 },
+                TraceStep { before: 2, after: 3, input: vec![1], output: vec![1.0], position: 2 },
+            ],
+            input_dim: 1,
+            output_dim: 1,
+        };
+        let machine = find_machine(&trace, &FiniteOptions::default()).unwrap();
+        assert_eq!(machine.count, 2);
+        assert_eq!(machine.state_of, vec![0, 1, 0, 1]);
+    }
+
+    #[test]
+    fn a_continuum_is_not_finite() {
+        let n = 5000;
+        let states: Vec<Vec<f64>> = (0..=n).map(|i| vec![i as f64 * 0.37]).collect();
+        let steps = (0..n)
+            .map(|i| TraceStep {
+                before: i,
+                after: i + 1,
+                input: vec![1],
+                output: vec![i as f64],
+                position: i,
+            })
+            .collect();
+        let trace = Trace { states, steps, input_dim: 1, output_dim: 1 };
+        let options = FiniteOptions { max_clusters: 100, ..FiniteOptions::default() };
+        assert_eq!(find_machine(&trace, &options), Err(NotFinite::TooManyClusters(100)));
+    }
+}

@@ -1,0 +1,113 @@
+//! Integer linear regression: `target = c + sum_i a_i * column_i` with integer `a_i` and `c`,
+//! fitted by least squares, rounded, and accepted only if it reproduces every row exactly.
+//!
+//! This is the first thing tried on every table because sums of many terms (a window of seven
+//! inputs, say) are far beyond what enumeration reaches, and a network whose state responds
+//! linearly to its inputs mostly computes such sums.
+
+use super::lattice::invert;
+
+/// An exact integer linear fit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinearFit {
+    /// One coefficient per column.
+    pub coefficients: Vec<i64>,
+    pub constant: i64,
+}
+
+impl LinearFit {
+    /// The fit's value on one row (`None` on overflow).
+    pub fn eval(&self, row: &[i64]) -> Option<i64> {
+        let mut total = self.constant;
+        for (&a, &x) in self.coefficients.iter().zip(row) {
+            total = total.checked_add(a.checked_mul(x)?)?;
+        }
+        Some(total)
+    }
+}
+
+/// Fits `target` from `rows` (all of equal width); `None` when no integer linear function
+/// reproduces every row.
+pub fn fit_integer_linear(rows: &[Vec<i64>], target: &[i64]) -> Option<LinearFit> {
+    let width = rows.first().map_or(0, Vec::len);
+    if rows.is_empty() || rows.len() != target.len() {
+        return None;
+    }
+    // Normal equations over the columns and a constant column.
+    let n = width + 1;
+    let mut gram = vec![0.0; n * n];
+    let mut rhs = vec![0.0; n];
+    for (row, &y) in rows.iter().zip(target) {
+        let features = row.iter().map(|&v| v as f64).chain(std::iter::once(1.0));
+        let features: Vec<f64> = features.collect();
+        for i in 0..n {
+            rhs[i] += features[i] * y as f64;
+            for j in 0..n {
+                gram[i * n + j] += features[i] * features[j];
+            }
+        }
+    }
+    // A tiny ridge keeps constant or duplicate columns from making the system singular; the exact
+    // check below is the judge either way.
+    let trace: f64 = (0..n).map(|i| gram[i * n + i]).sum::<f64>().max(1.0);
+    for i in 0..n {
+        gram[i * n + i] += 1e-9 * trace;
+    }
+    let inverse = invert(&gram, n);
+    let solution: Vec<f64> = (0..n)
+        .map(|i| (0..n).map(|j| inverse[i * n + j] * rhs[j]).sum())
+        .collect();
+    if solution.iter().any(|v| !v.is_finite() || v.abs() > 1e12) {
+        return None;
+    }
+    let rounded: Vec<i64> = solution.iter().map(|v| v.round() as i64).collect();
+    let fit = LinearFit {
+        coefficients: rounded[..width].to_vec(),
+        constant: rounded[width],
+    };
+    let exact = rows
+        .iter()
+        .zip(target)
+        .all(|(row, &y)| fit.eval(row) == Some(y));
+    exact.then_some(fit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_window_sum() {
+        let mut rows = Vec::new();
+        let mut target = Vec::new();
+        let mut seed = 7u64;
+        for _ in 0..200 {
+            let row: Vec<i64> = (0..6)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    ((seed >> 33) % 100) as i64
+                })
+                .collect();
+            target.push(row[0] + row[1] + row[2] + row[3] + row[4] - 2 * row[5] + 3);
+            rows.push(row);
+        }
+        let fit = fit_integer_linear(&rows, &target).unwrap();
+        assert_eq!(fit.coefficients, vec![1, 1, 1, 1, 1, -2]);
+        assert_eq!(fit.constant, 3);
+    }
+
+    #[test]
+    fn rejects_a_nonlinear_table() {
+        let rows: Vec<Vec<i64>> = (0..20).map(|i| vec![i]).collect();
+        let target: Vec<i64> = (0..20).map(|i| i * i).collect();
+        assert_eq!(fit_integer_linear(&rows, &target), None);
+    }
+
+    #[test]
+    fn a_constant_column_does_not_break_the_fit() {
+        let rows: Vec<Vec<i64>> = (0..20).map(|i| vec![i, 4]).collect();
+        let target: Vec<i64> = (0..20).map(|i| 2 * i + 1).collect();
+        let fit = fit_integer_linear(&rows, &target).unwrap();
+        assert_eq!(fit.eval(&[10, 4]), Some(21));
+    }
+}

@@ -1,0 +1,224 @@
+//! Lifting: from a recurrent network to the short program it implements.
+//!
+//! The cell is run over sequences drawn from the input domain ([`trace`]). Its hidden states are
+//! then read as integer coordinates, two ways: an integer lattice spanned by the state's measured
+//! response to each input ([`lattice`]), and a finite machine of clustered, minimised states
+//! ([`finite`]). For each reading that holds, every coordinate's update and every output is fitted
+//! by an exact formula over the coordinates and the inputs ([`solve`], using [`linear`] and
+//! [`regress`]), and the formulas become a program ([`build`]). The smallest program wins.
+//!
+//! Lifting reads outputs by rounding to the nearest integer: it is only used for networks whose
+//! outputs are read that way (the driver's readout). The driver is the judge: a lifted program is
+//! used only when it matches the network on every checked input; otherwise the faithful lowering is
+//! used and the report says why lifting failed.
+
+pub mod build;
+pub mod finite;
+pub mod lattice;
+pub mod linear;
+pub mod regress;
+pub mod solve;
+pub mod trace;
+
+use serde::Serialize;
+
+use crate::network::interp::InterpError;
+use crate::network::{SequenceModel, TimeDirection};
+use crate::program::{LoopDirection, Program};
+use crate::verify::domain::Range;
+use crate::verify::{draw_examples, VerifyOptions};
+
+use build::{build_program, Coding};
+use finite::{find_machine, FiniteOptions, Machine};
+use lattice::{find_lattice, LatticeOptions};
+use solve::{solve, Solution};
+use trace::{trace_sequences, Trace};
+
+/// How lifting searches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiftOptions {
+    /// Number of sequences traced (all of them when the domain is smaller).
+    pub sequences: usize,
+    /// Seed of the traced sequences; distinct from the verifier's, so that fitting and judging use
+    /// different inputs when the domain is sampled.
+    pub seed: u64,
+    pub finite: FiniteOptions,
+    pub lattice: LatticeOptions,
+    pub regress: regress::Options,
+}
+
+impl Default for LiftOptions {
+    fn default() -> Self {
+        LiftOptions {
+            sequences: 2000,
+            seed: 0x6c69_6674,
+            finite: FiniteOptions::default(),
+            lattice: LatticeOptions::default(),
+            regress: regress::Options::default(),
+        }
+    }
+}
+
+/// What lifting found, for the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiftReport {
+    /// True when the program is the lifted one (set by the driver after verification).
+    pub lifted: bool,
+    /// How the hidden state was read, when a program was lifted: `"lattice"` or `"finite"`.
+    pub coding: Option<String>,
+    /// Number of state variables of the lifted program.
+    pub state_variables: usize,
+    /// Total size of the lifted formulas in expression nodes.
+    pub formula_nodes: usize,
+    /// Why each reading that was tried did not give a program, and why the result was not used.
+    pub notes: Vec<String>,
+}
+
+/// A lifted program and how it was found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lifted {
+    pub program: Program,
+    pub report: LiftReport,
+}
+
+/// Lifts a sequence model whose every input feature ranges over the integers in `ranges`.
+///
+/// Returns the smallest program over all readings of the hidden state that gave one, or a report
+/// whose notes say why none did. Errors: the interpreter's, while tracing.
+pub fn lift_sequence(
+    model: &SequenceModel,
+    ranges: &[Range],
+    options: &LiftOptions,
+) -> Result<Result<Lifted, LiftReport>, InterpError> {
+    let mut report = LiftReport {
+        lifted: false,
+        coding: None,
+        state_variables: 0,
+        formula_nodes: 0,
+        notes: Vec::new(),
+    };
+    let mut bounds = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        match *range {
+            Range::Integers { lo, hi } => bounds.push((lo, hi)),
+            Range::Reals { .. } => {
+                report.notes.push("the input domain is not integer".to_string());
+                return Ok(Err(report));
+            }
+        }
+    }
+    let sequences = draw_sequences(model, ranges, options);
+    let trace = trace_sequences(model, &sequences)?;
+    let direction = match model.cell.direction {
+        TimeDirection::Forward => LoopDirection::Forward,
+        TimeDirection::Reverse => LoopDirection::Reverse,
+    };
+
+    let mut candidates: Vec<(Solution, Coding)> = Vec::new();
+    match find_lattice(model, &trace, &sequences, &bounds, &options.lattice)? {
+        Ok(lattice) => match solve(&trace, &lattice.codes, &options.regress) {
+            Ok(solution) => candidates.push((solution, Coding::Lattice)),
+            Err(why) => report.notes.push(format!("lattice: {}", why.0)),
+        },
+        Err(why) => report.notes.push(format!("lattice: {why}")),
+    }
+    match find_machine(&trace, &options.finite) {
+        Ok(machine) => {
+            let mut found = false;
+            let mut last = String::new();
+            for codes in labellings(&machine, &trace) {
+                match solve(&trace, &codes, &options.regress) {
+                    Ok(solution) => {
+                        candidates.push((solution, Coding::Finite));
+                        found = true;
+                    }
+                    Err(why) => last = why.0,
+                }
+            }
+            if !found {
+                report
+                    .notes
+                    .push(format!("finite machine of {} states: {last}", machine.count));
+            }
+        }
+        Err(why) => report.notes.push(format!("finite: {why}")),
+    }
+    // Smallest first; on a tie the lattice reading (tried first) wins.
+    let Some((solution, coding)) = candidates.into_iter().min_by_key(|(s, _)| s.size) else {
+        return Ok(Err(report));
+    };
+    let program = build_program(&solution, model.input_dim, direction, coding);
+    report.coding = Some(
+        match coding {
+            Coding::Lattice => "lattice",
+            Coding::Finite => "finite",
+        }
+        .to_string(),
+    );
+    report.state_variables = solution.kept.len();
+    report.formula_nodes = solution.size;
+    Ok(Ok(Lifted { program, report }))
+}
+
+/// The traced sequences: the whole domain of sequences when it is small, else a seeded sample.
+fn draw_sequences(model: &SequenceModel, ranges: &[Range], options: &LiftOptions) -> Vec<Vec<i64>> {
+    let per_step: Vec<Range> = (0..model.length).flat_map(|_| ranges.iter().cloned()).collect();
+    let verify_options = VerifyOptions {
+        samples: options.sequences,
+        seed: options.seed,
+        exhaustive_limit: options.sequences as u128,
+        ..VerifyOptions::default()
+    };
+    draw_examples(&per_step, &verify_options)
+        .examples
+        .into_iter()
+        .map(|e| e.into_iter().map(|v| v as i64).collect())
+        .collect()
+}
+
+/// Ways to number a machine's states: by the output the machine gives on entering each state
+/// (when that output is a single integer, the same on every entry, and different for every state),
+/// and by order of first visit.
+fn labellings(machine: &Machine, trace: &Trace) -> Vec<Vec<Vec<i64>>> {
+    let visit_order: Vec<Vec<i64>> = machine.state_of.iter().map(|&s| vec![s as i64]).collect();
+    let mut entry_output: Vec<Option<i64>> = vec![None; machine.count];
+    let mut consistent = trace.output_dim == 1;
+    for (to, output) in machine.transitions.values() {
+        let Some(&y) = output.first() else {
+            consistent = false;
+            break;
+        };
+        match entry_output[*to] {
+            None => entry_output[*to] = Some(y),
+            Some(seen) if seen != y => consistent = false,
+            Some(_) => {}
+        }
+    }
+    let mut labellings = vec![visit_order];
+    if consistent {
+        // The initial state may never be entered; give it a label no other state has.
+        let mut labels: Vec<i64> = Vec::with_capacity(machine.count);
+        let mut used: std::collections::BTreeSet<i64> = entry_output.iter().flatten().copied().collect();
+        let mut distinct = used.len() == entry_output.iter().flatten().count();
+        for label in &entry_output {
+            match label {
+                Some(v) => labels.push(*v),
+                None => {
+                    let fresh = (0..).find(|v| !used.contains(v)).unwrap_or(0);
+                    used.insert(fresh);
+                    labels.push(fresh);
+                }
+            }
+        }
+        if entry_output.iter().flatten().count() + 1 < machine.count {
+            distinct = false;
+        }
+        if distinct {
+            labellings.insert(
+                0,
+                machine.state_of.iter().map(|&s| vec![labels[s]]).collect(),
+            );
+        }
+    }
+    labellings
+}

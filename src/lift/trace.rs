@@ -1,0 +1,104 @@
+//! Tracing: runs a sequence network's cell over example sequences and records every hidden state
+//! it passes through, with the step's input and output.
+//!
+//! The trace is what discretisation and regression see of the network: the initial state, and for
+//! every step of every traced sequence the state before, the integer input, the state after and the
+//! output. States are the cell's state tensors flattened into one vector (stacked layers and LSTM
+//! cell states side by side).
+
+use crate::network::interp::{run_graph, InterpError};
+use crate::network::{SequenceModel, Tensor, TimeDirection};
+use crate::verify::{flatten, make_tensor};
+
+/// One step of one traced sequence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceStep {
+    /// Index into [`Trace::states`] of the state before the step.
+    pub before: usize,
+    /// Index into [`Trace::states`] of the state after the step.
+    pub after: usize,
+    /// The step's input features (integers).
+    pub input: Vec<i64>,
+    /// The step's output features, as the network computes them.
+    pub output: Vec<f64>,
+    /// Position of the step in its sequence, in the cell's running order (0 = first step run).
+    pub position: usize,
+}
+
+/// Every state a cell passed through on the traced sequences.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    /// `states[0]` is the initial state; every step appends its state after.
+    pub states: Vec<Vec<f64>>,
+    pub steps: Vec<TraceStep>,
+    pub input_dim: usize,
+    pub output_dim: usize,
+}
+
+impl Trace {
+    /// Number of features in a state vector.
+    pub fn state_dim(&self) -> usize {
+        self.states.first().map_or(0, Vec::len)
+    }
+}
+
+/// Runs the cell over each sequence (`T * d` integer features, step-major) and records the trace.
+///
+/// Errors: the interpreter's, naming the sequence and step.
+pub fn trace_sequences(
+    model: &SequenceModel,
+    sequences: &[Vec<i64>],
+) -> Result<Trace, InterpError> {
+    let step_graph = &model.cell.step;
+    let x_shape = step_graph
+        .inputs
+        .first()
+        .and_then(|&id| step_graph.values.get(id.0 as usize))
+        .map(|v| v.ty.shape.clone())
+        .ok_or_else(|| InterpError::new("the cell's step graph has no x_t input"))?;
+    let initial = flatten(&model.cell.init).0;
+    let mut trace = Trace {
+        states: vec![initial],
+        steps: Vec::new(),
+        input_dim: model.input_dim,
+        output_dim: model.output_dim,
+    };
+    let d = model.input_dim.max(1);
+    for (index, sequence) in sequences.iter().enumerate() {
+        let length = sequence.len() / d;
+        let order: Vec<usize> = match model.cell.direction {
+            TimeDirection::Forward => (0..length).collect(),
+            TimeDirection::Reverse => (0..length).rev().collect(),
+        };
+        let mut states: Vec<Tensor> = model.cell.init.clone();
+        let mut before = 0;
+        for (position, t) in order.into_iter().enumerate() {
+            let input = &sequence[t * d..(t + 1) * d];
+            let values: Vec<f64> = input.iter().map(|&v| v as f64).collect();
+            let x_t = make_tensor(model.input_dtype, &x_shape, &values);
+            let mut step_inputs = Vec::with_capacity(1 + states.len());
+            step_inputs.push(x_t);
+            step_inputs.append(&mut states);
+            let mut outputs = run_graph(step_graph, &step_inputs).map_err(|e| InterpError {
+                message: format!("sequence {index}, step {t}: {}", e.message),
+                location: e.location,
+            })?;
+            if outputs.is_empty() {
+                return Err(InterpError::new("the cell's step graph has no outputs"));
+            }
+            let y = outputs.remove(0);
+            states = outputs;
+            trace.states.push(flatten(&states).0);
+            let after = trace.states.len() - 1;
+            trace.steps.push(TraceStep {
+                before,
+                after,
+                input: input.to_vec(),
+                output: flatten(std::slice::from_ref(&y)).0,
+                position,
+            });
+            before = after;
+        }
+    }
+    Ok(trace)
+}
