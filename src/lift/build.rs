@@ -17,6 +17,7 @@ use super::solve::{Fit, OutputSource, Solution};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Coding {
     Lattice,
+    Window,
     Finite,
 }
 
@@ -72,14 +73,16 @@ pub fn build_program(
         full_before(&columns)
     };
 
-    program.init.push(Stmt::Assign {
-        targets: states.clone(),
-        values: solution
-            .initial
-            .iter()
-            .map(|&v| Expr::Lit(crate::program::Literal::Int(v)))
-            .collect(),
-    });
+    if r > 0 {
+        program.init.push(Stmt::Assign {
+            targets: states.clone(),
+            values: solution
+                .initial
+                .iter()
+                .map(|&v| Expr::Lit(crate::program::Literal::Int(v)))
+                .collect(),
+        });
+    }
 
     let mut before_outputs = Vec::new();
     let mut after_outputs = Vec::new();

@@ -2,13 +2,13 @@
 //! by perturbing the network's inputs (a Krylov basis, measured rather than computed).
 //!
 //! For a network whose state responds linearly to its inputs, the state after a sequence is
-//! `h_t = c_p + sum_j v_j * (x_{t-j} - lo)`, where `c_p` is the state after `p + 1` steps of the
-//! lowest input `lo`, and `v_j` is the change in the state when the input `j` steps back rises by
+//! `h_t = c_p + sum_j v_j * (x_{t-j} - o)`, where `c_p` is the state after `p + 1` steps of the
+//! origin input `o` (zero, or the bound of the domain nearest zero), and `v_j` is the change in the state when the input `j` steps back rises by
 //! one. The `v_j` are measured on the network itself, by running it on a base sequence and on the
 //! same sequence with one input raised by one; they must agree across base sequences (else the
 //! response is not linear and no lattice is reported). A basis is taken greedily from the `v_j` in
 //! order of lag, and every traced state must have integer coordinates in it (within a tolerance)
-//! once `c_p` is taken off. Coordinates then read as "the input j steps back, minus lo", or as a
+//! once `c_p` is taken off. Coordinates then read as "the input j steps back, minus o", or as a
 //! sum of inputs when several lags share a direction (a running total).
 
 use crate::network::interp::InterpError;
@@ -92,8 +92,10 @@ pub fn find_lattice(
     if length == 0 || ranges.len() != d || ranges.iter().all(|(lo, hi)| lo == hi) {
         return Ok(Err(NotLattice::NothingToMeasure));
     }
-    let lows: Vec<i64> = ranges.iter().map(|r| r.0).collect();
-    // c_p: the states along a sequence of lowest inputs.
+    // The origin input: zero where the domain has it (so that "before the start" and "zero"
+    // coincide, as for a network started from a zero state), else the bound nearest zero.
+    let lows: Vec<i64> = ranges.iter().map(|&(lo, hi)| 0.clamp(lo, hi)).collect();
+    // c_p: the states along a sequence of origin inputs.
     let low_sequence: Vec<i64> = (0..length).flat_map(|_| lows.iter().copied()).collect();
     let low_trace = trace_sequences(model, std::slice::from_ref(&low_sequence))?;
     let offsets: Vec<Vec<f64>> = low_trace.steps.iter().map(|s| low_trace.states[s.after].clone()).collect();

@@ -1,8 +1,9 @@
 //! Lifting: from a recurrent network to the short program it implements.
 //!
 //! The cell is run over sequences drawn from the input domain ([`trace`]). Its hidden states are
-//! then read as integer coordinates, two ways: an integer lattice spanned by the state's measured
-//! response to each input ([`lattice`]), and a finite machine of clustered, minimised states
+//! then read as integer coordinates, three ways: an integer lattice spanned by the state's measured
+//! response to each input ([`lattice`]), a shift register of the inputs the output is measured to
+//! read ([`window`]), and a finite machine of clustered, minimised states
 //! ([`finite`]). For each reading that holds, every coordinate's update and every output is fitted
 //! by an exact formula over the coordinates and the inputs ([`solve`], using [`linear`] and
 //! [`regress`]), and the formulas become a program ([`build`]). The smallest program wins.
@@ -19,6 +20,7 @@ pub mod linear;
 pub mod regress;
 pub mod solve;
 pub mod trace;
+pub mod window;
 
 use serde::Serialize;
 
@@ -33,6 +35,7 @@ use finite::{find_machine, FiniteOptions, Machine};
 use lattice::{find_lattice, LatticeOptions};
 use solve::{solve, Solution};
 use trace::{trace_sequences, Trace};
+use window::{find_window, WindowOptions};
 
 /// How lifting searches.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +47,7 @@ pub struct LiftOptions {
     pub seed: u64,
     pub finite: FiniteOptions,
     pub lattice: LatticeOptions,
+    pub window: WindowOptions,
     pub regress: regress::Options,
 }
 
@@ -54,6 +58,7 @@ impl Default for LiftOptions {
             seed: 0x6c69_6674,
             finite: FiniteOptions::default(),
             lattice: LatticeOptions::default(),
+            window: WindowOptions::default(),
             regress: regress::Options::default(),
         }
     }
@@ -64,7 +69,8 @@ impl Default for LiftOptions {
 pub struct LiftReport {
     /// True when the program is the lifted one (set by the driver after verification).
     pub lifted: bool,
-    /// How the hidden state was read, when a program was lifted: `"lattice"` or `"finite"`.
+    /// How the hidden state was read, when a program was lifted: `"lattice"`, `"window"` or
+    /// `"finite"`.
     pub coding: Option<String>,
     /// Number of state variables of the lifted program.
     pub state_variables: usize,
@@ -122,6 +128,13 @@ pub fn lift_sequence(
         },
         Err(why) => report.notes.push(format!("lattice: {why}")),
     }
+    match find_window(model, &trace, &sequences, &bounds, &options.window)? {
+        Ok(codes) => match solve(&trace, &codes, &options.regress) {
+            Ok(solution) => candidates.push((solution, Coding::Window)),
+            Err(why) => report.notes.push(format!("window: {}", why.0)),
+        },
+        Err(why) => report.notes.push(format!("window: {why}")),
+    }
     match find_machine(&trace, &options.finite) {
         Ok(machine) => {
             let mut found = false;
@@ -152,6 +165,7 @@ pub fn lift_sequence(
         match coding {
             Coding::Lattice => "lattice",
             Coding::Finite => "finite",
+            Coding::Window => "window",
         }
         .to_string(),
     );
