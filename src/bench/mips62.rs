@@ -206,6 +206,10 @@ pub struct Row {
     pub code_lines: Option<usize>,
     /// The driver's own verdict: the program agreed with the network on its checked inputs.
     pub verified: Option<bool>,
+    /// The program is the lifted one (the algorithm), not the faithful arithmetic.
+    pub lifted: Option<bool>,
+    /// How the lifted program read the hidden state (`lattice`, `window`, `finite`).
+    pub coding: Option<String>,
     pub held_out: Option<SetScore>,
     pub long: Option<SetScore>,
     /// Why the long set could not be scored (not counted against the task).
@@ -223,6 +227,10 @@ pub struct Row {
 pub struct Totals {
     pub tasks: usize,
     pub solved: usize,
+    /// Solved tasks whose program is the lifted one.
+    pub lifted_solved: usize,
+    /// Median conversion time over the rows converted.
+    pub median_conversion_seconds: f64,
     /// Rows with an error.
     pub errors: usize,
     /// Training time of the rows that report one (cached models count their recorded time).
@@ -264,6 +272,11 @@ pub fn run(options: &BenchOptions, events: &(dyn Fn(BenchEvent<'_>) + Sync)) -> 
     let totals = Totals {
         tasks: rows.len(),
         solved: rows.iter().filter(|r| r.solved).count(),
+        lifted_solved: rows
+            .iter()
+            .filter(|r| r.solved && r.lifted == Some(true))
+            .count(),
+        median_conversion_seconds: median(rows.iter().filter_map(|r| r.conversion_seconds)),
         errors: rows.iter().filter(|r| r.error.is_some()).count(),
         training_seconds: rows
             .iter()
@@ -302,6 +315,8 @@ pub fn run_task(
         program: None,
         code_lines: None,
         verified: None,
+        lifted: None,
+        coding: None,
         held_out: None,
         long: None,
         long_error: None,
@@ -315,6 +330,17 @@ pub fn run_task(
     row.solved = row.held_out.as_ref().is_some_and(SetScore::python_exact);
     row.seconds = start.elapsed().as_secs_f64();
     row
+}
+
+/// The median of some values; 0 when there are none.
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
 }
 
 fn fill_row(
@@ -335,6 +361,9 @@ fn fill_row(
     row.conversion_seconds = Some(began.elapsed().as_secs_f64());
     row.program = compilation.report.program.clone();
     row.verified = Some(compilation.report.verified());
+    let lift = compilation.report.lift.as_ref();
+    row.lifted = Some(lift.is_some_and(|l| l.lifted));
+    row.coding = lift.filter(|l| l.lifted).and_then(|l| l.coding.clone());
     let python = compilation
         .python
         .as_deref()

@@ -81,6 +81,11 @@ fn row_cells(row: &Row) -> Vec<String> {
         truth,
         long_truth,
         if row.solved { "yes" } else { "no" }.to_string(),
+        match (&row.lifted, &row.coding) {
+            (Some(true), Some(coding)) => coding.clone(),
+            (Some(_), _) => "no".to_string(),
+            (None, _) => "-".to_string(),
+        },
     ]
 }
 
@@ -101,6 +106,7 @@ pub fn render(report: &BenchReport) -> String {
         ("py=truth", Right),
         ("2x len", Right),
         ("solved", Left),
+        ("lifted", Left),
     ];
     let rows: Vec<Vec<String>> = report.rows.iter().map(row_cells).collect();
     let mut out = aligned(&header, &rows);
@@ -125,8 +131,15 @@ pub fn render(report: &BenchReport) -> String {
     }
     let t = &report.totals;
     out.push_str(&format!(
-        "\nsolved {} of {} tasks ({} with errors); training {:.1} s, conversion {:.1} s, wall time {:.1} s\n",
-        t.solved, t.tasks, t.errors, t.training_seconds, t.conversion_seconds, t.wall_seconds
+        "\nsolved {} of {} tasks ({} with a lifted program, {} with errors); training {:.1} s, conversion {:.1} s (median {:.2} s), wall time {:.1} s\n",
+        t.solved,
+        t.tasks,
+        t.lifted_solved,
+        t.errors,
+        t.training_seconds,
+        t.conversion_seconds,
+        t.median_conversion_seconds,
+        t.wall_seconds
     ));
     out
 }

@@ -17,7 +17,7 @@ use tract_onnx::pb::{
 
 use super::{Affine, AnchorRnn, ExportError};
 use crate::diag::Location;
-use crate::driver::DOMAIN_METADATA_KEY;
+use crate::driver::{DOMAIN_METADATA_KEY, READOUT_METADATA_KEY};
 use crate::verify::domain;
 
 /// Metadata key of the sequence length the model was trained on (a positive integer).
@@ -142,6 +142,8 @@ pub fn export_onnx(model: &AnchorRnn, meta: &ExportMeta) -> Result<Vec<u8>, Expo
     let mut metadata = vec![
         entry(DOMAIN_METADATA_KEY, &meta.domain),
         entry(LENGTH_METADATA_KEY, &meta.length.to_string()),
+        // The trainer scores a network by its rounded outputs, so that is how they are read.
+        entry(READOUT_METADATA_KEY, "round"),
     ];
     if let Some(task) = &meta.task {
         metadata.push(entry(TASK_METADATA_KEY, task));

@@ -190,9 +190,29 @@ fn draw_sequences(model: &SequenceModel, ranges: &[Range], options: &LiftOptions
         .collect()
 }
 
+/// Machines up to this many states are tried under every numbering of their states.
+const MAX_PERMUTED_STATES: usize = 4;
+
+/// Every permutation of `0..n` in lexicographic order.
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    let mut all = Vec::new();
+    let mut current: Vec<usize> = (0..n).collect();
+    loop {
+        all.push(current.clone());
+        // Next permutation in lexicographic order.
+        let Some(i) = (1..n).rev().find(|&i| current[i - 1] < current[i]) else {
+            return all;
+        };
+        let j = (i..n).rev().find(|&j| current[j] > current[i - 1]).unwrap_or(i);
+        current.swap(i - 1, j);
+        current[i..].reverse();
+    }
+}
+
 /// Ways to number a machine's states: by the output the machine gives on entering each state
 /// (when that output is a single integer, the same on every entry, and different for every state),
-/// and by order of first visit.
+/// by order of first visit, and for small machines
+/// every other numbering.
 fn labellings(machine: &Machine, trace: &Trace) -> Vec<Vec<Vec<i64>>> {
     let visit_order: Vec<Vec<i64>> = machine.state_of.iter().map(|&s| vec![s as i64]).collect();
     let mut entry_output: Vec<Option<i64>> = vec![None; machine.count];
@@ -209,6 +229,19 @@ fn labellings(machine: &Machine, trace: &Trace) -> Vec<Vec<Vec<i64>>> {
         }
     }
     let mut labellings = vec![visit_order];
+    // Small machines: every numbering (the right one turns `(2 * r + x) % 3` from noise into a
+    // remainder), the identity first.
+    if machine.count <= MAX_PERMUTED_STATES {
+        for permutation in permutations(machine.count).into_iter().skip(1) {
+            labellings.push(
+                machine
+                    .state_of
+                    .iter()
+                    .map(|&s| vec![permutation[s] as i64])
+                    .collect(),
+            );
+        }
+    }
     if consistent {
         // The initial state may never be entered; give it a label no other state has.
         let mut labels: Vec<i64> = Vec::with_capacity(machine.count);
