@@ -27,16 +27,21 @@ impl Default for FiniteOptions {
     fn default() -> Self {
         FiniteOptions {
             max_clusters: 2048,
-            max_states: 64,
+            max_states: 128,
             tolerances: vec![0.05, 0.02, 0.01, 0.003, 0.001],
         }
     }
 }
 
+/// The cluster (or machine state) of a traced state that belongs to none: a state whose
+/// behaviour could not be measured. Steps from or to it are not checked, and its machine state is
+/// inferred from the machine's transitions where possible.
+pub const UNKNOWN: usize = usize::MAX;
+
 /// A minimised machine read off the trace.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Machine {
-    /// The machine state of every traced state (indexed like [`Trace::states`]).
+    /// The machine state of every traced state (indexed like [`Trace::states`]), or [`UNKNOWN`].
     pub state_of: Vec<usize>,
     /// Number of machine states, numbered `0..count` in order of first visit in the trace.
     pub count: usize,
@@ -86,21 +91,43 @@ pub fn find_machine(trace: &Trace, options: &FiniteOptions) -> Result<Machine, N
             // Finer tolerances only give more clusters.
             return Err(NotFinite::TooManyClusters(options.max_clusters));
         };
-        let Some(transitions) = deterministic_transitions(trace, &cluster_of) else {
-            last_error = NotFinite::Inconsistent;
-            continue;
-        };
-        let machine = minimise(&cluster_of, clusters, &transitions);
-        if machine.count > options.max_states {
-            return Err(NotFinite::TooManyStates(machine.count));
+        match machine_from_partition(trace, &cluster_of, clusters, options) {
+            Err(NotFinite::Inconsistent) => last_error = NotFinite::Inconsistent,
+            other => return other,
         }
-        return Ok(machine);
     }
     Err(last_error)
 }
 
+/// The minimised machine whose states are the given clusters of traced states (`cluster_of[i]` in
+/// `0..clusters`), or why there is none: a (cluster, input) pair with two successors or outputs,
+/// or too many states.
+pub fn machine_from_partition(
+    trace: &Trace,
+    cluster_of: &[usize],
+    clusters: usize,
+    options: &FiniteOptions,
+) -> Result<Machine, NotFinite> {
+    let transitions =
+        deterministic_transitions(trace, cluster_of).ok_or(NotFinite::Inconsistent)?;
+    let mut machine = minimise(cluster_of, clusters, &transitions);
+    // States outside every cluster: follow the machine from the state before.
+    for step in &trace.steps {
+        let from = machine.state_of[step.before];
+        if machine.state_of[step.after] == UNKNOWN && from != UNKNOWN {
+            if let Some(&(to, _)) = machine.transitions.get(&(from, step.input.clone())) {
+                machine.state_of[step.after] = to;
+            }
+        }
+    }
+    if machine.count > options.max_states {
+        return Err(NotFinite::TooManyStates(machine.count));
+    }
+    Ok(machine)
+}
+
 /// The largest difference between two values of one coordinate; 1 when the states do not vary.
-fn largest_spread(states: &[Vec<f64>]) -> f64 {
+pub(crate) fn largest_spread(states: &[Vec<f64>]) -> f64 {
     let dim = states.first().map_or(0, Vec::len);
     let mut spread: f64 = 0.0;
     for k in 0..dim {
@@ -117,7 +144,7 @@ fn largest_spread(states: &[Vec<f64>]) -> f64 {
 }
 
 /// Leader clustering in L-infinity; `None` when more than `limit` clusters are needed.
-fn cluster_states(
+pub(crate) fn cluster_states(
     states: &[Vec<f64>],
     tolerance: f64,
     limit: usize,
@@ -152,6 +179,9 @@ type Transitions = BTreeMap<(usize, Vec<i64>), (usize, Vec<i64>)>;
 fn deterministic_transitions(trace: &Trace, cluster_of: &[usize]) -> Option<Transitions> {
     let mut transitions = Transitions::new();
     for step in &trace.steps {
+        if cluster_of[step.before] == UNKNOWN || cluster_of[step.after] == UNKNOWN {
+            continue;
+        }
         let output: Vec<i64> = step.output.iter().map(|&y| round_output(y)).collect();
         let next = (cluster_of[step.after], output);
         match transitions.entry((cluster_of[step.before], step.input.clone())) {
@@ -213,6 +243,9 @@ fn minimise(cluster_of: &[usize], clusters: usize, transitions: &Transitions) ->
     let state_of: Vec<usize> = cluster_of
         .iter()
         .map(|&c| {
+            if c == UNKNOWN {
+                return UNKNOWN;
+            }
             *renumber[block[c]].get_or_insert_with(|| {
                 visited += 1;
                 visited - 1

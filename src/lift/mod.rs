@@ -13,6 +13,7 @@
 //! used only when it matches the network on every checked input; otherwise the faithful lowering is
 //! used and the report says why lifting failed.
 
+pub mod behaviour;
 pub mod build;
 pub mod finite;
 pub mod lattice;
@@ -30,8 +31,9 @@ use crate::program::{LoopDirection, Program};
 use crate::verify::domain::Range;
 use crate::verify::{draw_examples, VerifyOptions};
 
+use behaviour::{cluster_by_behaviour, BehaviourOptions};
 use build::{build_program, Coding};
-use finite::{find_machine, FiniteOptions, Machine};
+use finite::{find_machine, machine_from_partition, FiniteOptions, Machine};
 use lattice::{find_lattice, LatticeOptions};
 use solve::{solve, Solution};
 use trace::{trace_sequences, Trace};
@@ -46,6 +48,7 @@ pub struct LiftOptions {
     /// different inputs when the domain is sampled.
     pub seed: u64,
     pub finite: FiniteOptions,
+    pub behaviour: BehaviourOptions,
     pub lattice: LatticeOptions,
     pub window: WindowOptions,
     pub regress: regress::Options,
@@ -57,6 +60,7 @@ impl Default for LiftOptions {
             sequences: 2000,
             seed: 0x6c69_6674,
             finite: FiniteOptions::default(),
+            behaviour: BehaviourOptions::default(),
             lattice: LatticeOptions::default(),
             window: WindowOptions::default(),
             regress: regress::Options::default(),
@@ -135,7 +139,18 @@ pub fn lift_sequence(
         },
         Err(why) => report.notes.push(format!("window: {why}")),
     }
-    match find_machine(&trace, &options.finite) {
+    let machine = match find_machine(&trace, &options.finite) {
+        Ok(machine) => Ok(machine),
+        Err(geometric) => match cluster_by_behaviour(model, &trace, &bounds, &options.behaviour)? {
+            Some((group_of, groups)) => {
+                machine_from_partition(&trace, &group_of, groups, &options.finite).map_err(|e| {
+                    format!("by position: {geometric}; by behaviour: {e}")
+                })
+            }
+            None => Err(format!("by position: {geometric}; too many states to probe")),
+        },
+    };
+    match machine {
         Ok(machine) => {
             let mut found = false;
             let mut last = String::new();
@@ -214,7 +229,13 @@ fn permutations(n: usize) -> Vec<Vec<usize>> {
 /// by order of first visit, and for small machines
 /// every other numbering.
 fn labellings(machine: &Machine, trace: &Trace) -> Vec<Vec<Vec<i64>>> {
-    let visit_order: Vec<Vec<i64>> = machine.state_of.iter().map(|&s| vec![s as i64]).collect();
+    let code = |label: Option<i64>| label.map_or_else(Vec::new, |l| vec![l]);
+    let known = |s: usize| (s != finite::UNKNOWN).then_some(s);
+    let visit_order: Vec<Vec<i64>> = machine
+        .state_of
+        .iter()
+        .map(|&s| code(known(s).map(|s| s as i64)))
+        .collect();
     let mut entry_output: Vec<Option<i64>> = vec![None; machine.count];
     let mut consistent = trace.output_dim == 1;
     for (to, output) in machine.transitions.values() {
@@ -237,7 +258,7 @@ fn labellings(machine: &Machine, trace: &Trace) -> Vec<Vec<Vec<i64>>> {
                 machine
                     .state_of
                     .iter()
-                    .map(|&s| vec![permutation[s] as i64])
+                    .map(|&s| code(known(s).map(|s| permutation[s] as i64)))
                     .collect(),
             );
         }
@@ -263,7 +284,11 @@ fn labellings(machine: &Machine, trace: &Trace) -> Vec<Vec<Vec<i64>>> {
         if distinct {
             labellings.insert(
                 0,
-                machine.state_of.iter().map(|&s| vec![labels[s]]).collect(),
+                machine
+                    .state_of
+                    .iter()
+                    .map(|&s| code(known(s).map(|s| labels[s])))
+                    .collect(),
             );
         }
     }

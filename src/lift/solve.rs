@@ -14,7 +14,7 @@ use crate::program::{BinaryOp, Expr, Literal, Type, VarId};
 use super::finite::round_output;
 use super::linear::{fit_integer_linear, LinearFit};
 use super::regress::{self, Column, Formula, Outcome};
-use super::trace::Trace;
+use super::trace::{Trace, TraceStep};
 
 /// An exact fit of one table, over its columns.
 #[derive(Debug, Clone, PartialEq)]
@@ -173,8 +173,16 @@ pub fn solve(
 ) -> Result<Solution, Unsolved> {
     let r = codes.first().map_or(0, Vec::len);
     let d = trace.input_dim;
-    let before_rows: Vec<Vec<i64>> = trace
+    // Steps whose states have no coordinates (not measured) are left out of every table.
+    let usable: Vec<&TraceStep> = trace
         .steps
+        .iter()
+        .filter(|s| codes[s.before].len() == r && codes[s.after].len() == r)
+        .collect();
+    if usable.is_empty() {
+        return Err(Unsolved("no step has measured coordinates".to_string()));
+    }
+    let before_rows: Vec<Vec<i64>> = usable
         .iter()
         .map(|s| codes[s.before].iter().chain(&s.input).copied().collect())
         .collect();
@@ -184,16 +192,16 @@ pub fn solve(
         .collect();
     let mut updates = Vec::with_capacity(r);
     for i in 0..r {
-        let target: Vec<i64> = trace.steps.iter().map(|s| codes[s.after][i]).collect();
+        let target: Vec<i64> = usable.iter().map(|s| codes[s.after][i]).collect();
         let fit = fit_table(&before_names, &before_rows, &target, options)
             .map_err(|why| Unsolved(format!("state coordinate {i}: {why}")))?;
         updates.push(fit);
     }
-    let after_rows: Vec<Vec<i64>> = trace.steps.iter().map(|s| codes[s.after].clone()).collect();
+    let after_rows: Vec<Vec<i64>> = usable.iter().map(|s| codes[s.after].clone()).collect();
     let after_names: Vec<String> = (0..r).map(|i| format!("s{i}")).collect();
     let mut outputs = Vec::with_capacity(trace.output_dim);
     for k in 0..trace.output_dim {
-        let target: Vec<i64> = trace.steps.iter().map(|s| round_output(s.output[k])).collect();
+        let target: Vec<i64> = usable.iter().map(|s| round_output(s.output[k])).collect();
         let before = fit_table(&before_names, &before_rows, &target, options);
         let after = fit_table(&after_names, &after_rows, &target, options);
         let chosen = match (before, after) {

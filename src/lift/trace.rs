@@ -42,6 +42,72 @@ impl Trace {
     }
 }
 
+/// Runs a cell one step at a time from any state.
+pub struct CellRunner<'a> {
+    model: &'a SequenceModel,
+    x_shape: Vec<usize>,
+}
+
+impl<'a> CellRunner<'a> {
+    /// Errors: the cell has no `x_t` input.
+    pub fn new(model: &'a SequenceModel) -> Result<Self, InterpError> {
+        let step_graph = &model.cell.step;
+        let x_shape = step_graph
+            .inputs
+            .first()
+            .and_then(|&id| step_graph.values.get(id.0 as usize))
+            .map(|v| v.ty.shape.clone())
+            .ok_or_else(|| InterpError::new("the cell's step graph has no x_t input"))?;
+        Ok(CellRunner { model, x_shape })
+    }
+
+    /// One step: the output and the new state tensors.
+    pub fn step(
+        &self,
+        mut states: Vec<Tensor>,
+        input: &[i64],
+    ) -> Result<(Vec<f64>, Vec<Tensor>), InterpError> {
+        let values: Vec<f64> = input.iter().map(|&v| v as f64).collect();
+        let x_t = make_tensor(self.model.input_dtype, &self.x_shape, &values);
+        let mut step_inputs = Vec::with_capacity(1 + states.len());
+        step_inputs.push(x_t);
+        step_inputs.append(&mut states);
+        let mut outputs = run_graph(&self.model.cell.step, &step_inputs)?;
+        if outputs.is_empty() {
+            return Err(InterpError::new("the cell's step graph has no outputs"));
+        }
+        let y = outputs.remove(0);
+        Ok((flatten(std::slice::from_ref(&y)).0, outputs))
+    }
+
+    /// State tensors shaped like the cell's initial state, holding `flat` (as [`Trace::states`]
+    /// stores them).
+    pub fn unflatten(&self, flat: &[f64]) -> Vec<Tensor> {
+        let mut offset = 0;
+        self.model
+            .cell
+            .init
+            .iter()
+            .map(|t| {
+                let shape = t.shape().to_vec();
+                let n: usize = shape.iter().product();
+                let slice = flat.get(offset..offset + n).unwrap_or(&[]);
+                offset += n;
+                let dtype = match t {
+                    Tensor::F32(_) => crate::network::DType::F32,
+                    Tensor::I64(_) => crate::network::DType::I64,
+                    Tensor::Bool(_) => crate::network::DType::Bool,
+                };
+                if slice.len() == n {
+                    make_tensor(dtype, &shape, slice)
+                } else {
+                    t.clone()
+                }
+            })
+            .collect()
+    }
+}
+
 /// Runs the cell over each sequence (`T * d` integer features, step-major) and records the trace.
 ///
 /// Errors: the interpreter's, naming the sequence and step.
@@ -49,13 +115,7 @@ pub fn trace_sequences(
     model: &SequenceModel,
     sequences: &[Vec<i64>],
 ) -> Result<Trace, InterpError> {
-    let step_graph = &model.cell.step;
-    let x_shape = step_graph
-        .inputs
-        .first()
-        .and_then(|&id| step_graph.values.get(id.0 as usize))
-        .map(|v| v.ty.shape.clone())
-        .ok_or_else(|| InterpError::new("the cell's step graph has no x_t input"))?;
+    let runner = CellRunner::new(model)?;
     let initial = flatten(&model.cell.init).0;
     let mut trace = Trace {
         states: vec![initial],
@@ -74,27 +134,18 @@ pub fn trace_sequences(
         let mut before = 0;
         for (position, t) in order.into_iter().enumerate() {
             let input = &sequence[t * d..(t + 1) * d];
-            let values: Vec<f64> = input.iter().map(|&v| v as f64).collect();
-            let x_t = make_tensor(model.input_dtype, &x_shape, &values);
-            let mut step_inputs = Vec::with_capacity(1 + states.len());
-            step_inputs.push(x_t);
-            step_inputs.append(&mut states);
-            let mut outputs = run_graph(step_graph, &step_inputs).map_err(|e| InterpError {
+            let (output, next) = runner.step(states, input).map_err(|e| InterpError {
                 message: format!("sequence {index}, step {t}: {}", e.message),
                 location: e.location,
             })?;
-            if outputs.is_empty() {
-                return Err(InterpError::new("the cell's step graph has no outputs"));
-            }
-            let y = outputs.remove(0);
-            states = outputs;
+            states = next;
             trace.states.push(flatten(&states).0);
             let after = trace.states.len() - 1;
             trace.steps.push(TraceStep {
                 before,
                 after,
                 input: input.to_vec(),
-                output: flatten(std::slice::from_ref(&y)).0,
+                output,
                 position,
             });
             before = after;
