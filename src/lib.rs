@@ -9,6 +9,7 @@ pub mod diag;
 pub mod driver;
 pub mod export;
 pub mod front;
+pub mod lift;
 pub mod lower;
 pub mod network;
 pub mod program;
