@@ -8,6 +8,7 @@ use super::formula::{binary, unary, BinOp, Formula, UnOp};
 use super::prepare::Data;
 use super::{Options, Reason};
 use crate::program::Type;
+use crate::rng::SplitMix64;
 
 /// How a pass ends.
 #[derive(Debug)]
@@ -83,10 +84,12 @@ pub(super) fn search(
     check: &mut dyn FnMut(&Formula) -> Vec<usize>,
 ) -> PassEnd {
     let target: Vec<i64> = sample.iter().map(|&r| data.target[r]).collect();
+    let multipliers = multipliers(sample.len());
     let mut bank = Bank {
         data,
         sample,
-        target_hash: hash(&target),
+        target_hash: hash(&target, &multipliers),
+        multipliers,
         target,
         nodes: Vec::new(),
         values: Vec::new(),
@@ -98,22 +101,34 @@ pub(super) fn search(
         evaluations,
         max_evaluations: options.max_evaluations,
         check,
+        salvaging: false,
     };
+    let mut full_at = None;
     for size in 1..=options.max_size {
         bank.levels[INT].push(Vec::new());
         bank.levels[BOOL].push(Vec::new());
-        if let Err(end) = bank.level(size, constants) {
-            return end;
+        match bank.level(size, constants) {
+            Ok(()) => {}
+            Err(PassEnd::Stop(reason @ Reason::Budget { .. })) => {
+                return match bank.salvage(options) {
+                    Some(formula) => PassEnd::Found(formula),
+                    None => PassEnd::Stop(reason),
+                };
+            }
+            Err(end) => return end,
         }
-        if bank.full {
-            return PassEnd::Stop(Reason::BankFull {
-                entries: bank.nodes.len(),
-                size,
-            });
+        if bank.full && full_at.is_none() {
+            full_at = Some(size);
         }
     }
-    PassEnd::Stop(Reason::Exhausted {
-        max_size: options.max_size,
+    PassEnd::Stop(match full_at {
+        Some(size) => Reason::BankFull {
+            entries: bank.nodes.len(),
+            size,
+        },
+        None => Reason::Exhausted {
+            max_size: options.max_size,
+        },
     })
 }
 
@@ -129,11 +144,20 @@ fn bank_of(ty: Type) -> usize {
     }
 }
 
-/// Hash of a value vector, for the equivalence maps (FxHash's mixing step).
-fn hash(values: &[i64]) -> u64 {
-    values.iter().fold(0u64, |h, &v| {
-        (h.rotate_left(5) ^ v as u64).wrapping_mul(0x51_7C_C1_B7_27_22_0A_95)
-    })
+/// Hash of a value vector, for the equivalence maps: a dot product with random odd
+/// multipliers (independent multiplications, so it runs at the machine's multiply throughput),
+/// then a final mix.
+fn hash(values: &[i64], multipliers: &[u64]) -> u64 {
+    let sum = values.iter().zip(multipliers).fold(0u64, |h, (&v, &m)| {
+        h.wrapping_add((v as u64).wrapping_mul(m))
+    });
+    (sum ^ (sum >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9)
+}
+
+/// One random odd multiplier per sample row, for [`hash`].
+fn multipliers(n: usize) -> Vec<u64> {
+    let mut rng = SplitMix64::new(0x005E_ED0F_4A54);
+    (0..n).map(|_| rng.next_u64() | 1).collect()
 }
 
 /// A hasher for keys that are already hashes.
@@ -165,8 +189,10 @@ struct Bank<'a> {
     sample: &'a [usize],
     target: Vec<i64>,
     target_hash: u64,
+    multipliers: Vec<u64>,
     /// Entries; entry `i`'s values on the sample are `values[i * n..(i + 1) * n]`.
-    nodes: Vec<(Kind, Type)>,
+    /// Entries: how each is built, and its size.
+    nodes: Vec<(Kind, usize)>,
     values: Vec<i64>,
     /// `levels[bank][size]`: the entries of that type and size, in enumeration order. The
     /// integer bank holds `int(b)` of every Boolean entry `b` whose values are new to it.
@@ -178,6 +204,9 @@ struct Bank<'a> {
     evaluations: &'a mut u64,
     max_evaluations: u64,
     check: &'a mut dyn FnMut(&Formula) -> Vec<usize>,
+    /// Set once the budget ran out: root candidates that fail the table are skipped instead
+    /// of restarting the pass.
+    salvaging: bool,
 }
 
 impl Bank<'_> {
@@ -223,6 +252,8 @@ impl Bank<'_> {
             }
             return Ok(());
         }
+        self.inverted(size)?;
+        self.conditionals(size)?;
         self.unaries(size)?;
         for ls in (1..size - 1).rev() {
             let rs = size - 1 - ls;
@@ -233,7 +264,98 @@ impl Bank<'_> {
                 self.binaries(op, BOOL, ls, rs, size)?;
             }
         }
-        self.conditionals(size)
+        Ok(())
+    }
+
+    /// The root formulas `a + b` and `a - b` (`a ^ b` for a Boolean target) of `size` that
+    /// give the target on the sample, found by looking up the values `b` needs (`T - a`,
+    /// `a - T`, `T ^ a`) instead of trying every `b`. They are among the candidates the
+    /// enumeration of `size` would try, so finding them first keeps the smallest-first order
+    /// and skips the most expensive step when the answer has this shape.
+    fn inverted(&mut self, size: usize) -> Flow {
+        let target_bank = bank_of(self.data.target_ty);
+        let mut needed = vec![0; self.n()];
+        for ls in (1..size - 1).rev() {
+            let rs = size - 1 - ls;
+            for i in 0..self.levels[target_bank][ls].len() {
+                self.spend()?;
+                let a = self.levels[target_bank][ls][i];
+                let ops: &[BinOp] = match target_bank {
+                    BOOL => &[BinOp::Xor],
+                    _ => &[BinOp::Add, BinOp::Sub],
+                };
+                for &op in ops {
+                    if commutative(op) && ls < rs {
+                        continue;
+                    }
+                    let vals = self.vals(a);
+                    let ok = needed
+                        .iter_mut()
+                        .zip(vals)
+                        .zip(&self.target)
+                        .all(|((o, &a), &t)| inverse(op, a, t).map(|b| *o = b).is_some());
+                    if !ok {
+                        continue;
+                    }
+                    let Some(b) = self.lookup(target_bank, &needed) else {
+                        continue;
+                    };
+                    if self.nodes[b as usize].1 > rs || (self.is_const(a) && self.is_const(b)) {
+                        continue;
+                    }
+                    self.root_candidate(self.formula_of(Kind::Binary(op, a, b)))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After the budget ran out, tries the root forms that are cheap to find by target
+    /// ([`Bank::inverted`] and [`Bank::conditionals`]) on the formulas already in the bank, for
+    /// every size up to [`Options::max_size`], with [`Options::salvage_evaluations`] more
+    /// evaluations. The formula returned fits every row but may not be the smallest.
+    fn salvage(&mut self, options: &Options) -> Option<Formula> {
+        self.salvaging = true;
+        self.max_evaluations = self.evaluations.saturating_add(options.salvage_evaluations);
+        for levels in self.levels.iter_mut() {
+            levels.resize_with(options.max_size + 1, Vec::new);
+        }
+        for size in 3..=options.max_size {
+            for step in [Bank::inverted, Bank::conditionals] {
+                match step(self, size) {
+                    Ok(()) => {}
+                    Err(PassEnd::Found(formula)) => return Some(formula),
+                    Err(PassEnd::Retry(_) | PassEnd::Stop(_)) => return None,
+                }
+            }
+        }
+        None
+    }
+
+    /// Checks a root candidate that gives the target on the sample against the whole table:
+    /// stops the pass with the answer, or with the failing rows (or skips the candidate when
+    /// salvaging).
+    fn root_candidate(&mut self, formula: Formula) -> Flow {
+        match self.candidate(formula) {
+            PassEnd::Retry(_) if self.salvaging => Ok(()),
+            end => Err(end),
+        }
+    }
+
+    /// The entry of `bank` with exactly these values on the sample.
+    fn lookup(&self, bank: usize, values: &[i64]) -> Option<u32> {
+        let ids = self.seen[bank].get(&hash(values, &self.multipliers))?;
+        ids.iter().copied().find(|&id| self.vals(id) == values)
+    }
+
+    /// Checks a candidate that gives the target on the sample against the whole table.
+    fn candidate(&mut self, formula: Formula) -> PassEnd {
+        let failing = (self.check)(&formula);
+        if failing.is_empty() {
+            PassEnd::Found(formula)
+        } else {
+            PassEnd::Retry(failing)
+        }
     }
 
     fn unaries(&mut self, size: usize) -> Flow {
@@ -255,7 +377,6 @@ impl Bank<'_> {
         }
         for k in 0..self.levels[BOOL][below].len() {
             let a = self.levels[BOOL][below][k];
-            self.offer(Kind::Unary(UnOp::ToInt, a), Type::Int, size)?;
             if !matches!(self.kind(a), Kind::Unary(UnOp::Not, _)) {
                 self.offer(Kind::Unary(UnOp::Not, a), Type::Bool, size)?;
             }
@@ -296,24 +417,61 @@ impl Bank<'_> {
         Ok(())
     }
 
-    /// Every `then if cond else otherwise` of `size` with integer branches.
+    /// The conditionals `then if cond else otherwise` of `size` that give the target on the
+    /// sample, found by target: for each condition, the first entry of each size that agrees
+    /// with the target where the condition holds, and likewise where it does not. Conditionals
+    /// occur only at the root, so they are never kept in the bank.
     fn conditionals(&mut self, size: usize) -> Flow {
+        let branches = bank_of(self.data.target_ty);
         for cs in 1..size.saturating_sub(2) {
-            for ts in 1..size - 1 - cs {
-                let es = size - 1 - cs - ts;
-                for ci in 0..self.levels[BOOL][cs].len() {
-                    let c = self.levels[BOOL][cs][ci];
-                    for ti in 0..self.levels[INT][ts].len() {
-                        let t = self.levels[INT][ts][ti];
-                        for ei in 0..self.levels[INT][es].len() {
-                            let e = self.levels[INT][es][ei];
-                            if t != e {
-                                self.offer(Kind::If(c, t, e), Type::Int, size)?;
-                            }
-                        }
-                    }
+            for ci in 0..self.levels[BOOL][cs].len() {
+                let c = self.levels[BOOL][cs][ci];
+                let (holds, fails): (Vec<usize>, Vec<usize>) =
+                    (0..self.n()).partition(|&k| self.vals(c)[k] != 0);
+                if holds.is_empty() || fails.is_empty() {
+                    continue;
+                }
+                for ts in 1..size - 1 - cs {
+                    let es = size - 1 - cs - ts;
+                    let Some(t) = self.first_agreeing(branches, ts, &holds)? else {
+                        continue;
+                    };
+                    let Some(e) = self.first_agreeing(branches, es, &fails)? else {
+                        continue;
+                    };
+                    self.root_candidate(self.formula_of(Kind::If(c, t, e)))?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// The first entry of `bank` and `size` equal to the target on the sample positions
+    /// `rows`; each entry compared counts as an evaluation.
+    fn first_agreeing(
+        &mut self,
+        bank: usize,
+        size: usize,
+        rows: &[usize],
+    ) -> Result<Option<u32>, PassEnd> {
+        for i in 0..self.levels[bank][size].len() {
+            self.spend()?;
+            let id = self.levels[bank][size][i];
+            let vals = self.vals(id);
+            if rows.iter().all(|&k| vals[k] == self.target[k]) {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Counts one evaluation against the budget.
+    fn spend(&mut self) -> Flow {
+        *self.evaluations += 1;
+        if *self.evaluations > self.max_evaluations {
+            return Err(PassEnd::Stop(Reason::Budget {
+                evaluations: self.max_evaluations,
+            }));
         }
         Ok(())
     }
@@ -321,41 +479,51 @@ impl Bank<'_> {
     /// Evaluates a candidate on the sample; keeps it if its values are new for its type, and
     /// checks it against the whole table if they are the target's.
     fn offer(&mut self, kind: Kind, ty: Type, size: usize) -> Flow {
-        *self.evaluations += 1;
-        if *self.evaluations > self.max_evaluations {
-            return Err(PassEnd::Stop(Reason::Budget {
-                evaluations: self.max_evaluations,
-            }));
-        }
+        self.spend()?;
         let n = self.n();
-        if !compute(kind, self.data, self.sample, n, &self.values, &mut self.scratch) {
+        if !compute(
+            kind,
+            self.data,
+            self.sample,
+            n,
+            &self.values,
+            &mut self.scratch,
+        ) {
             return Ok(());
         }
-        let h = hash(&self.scratch);
+        let h = hash(&self.scratch, &self.multipliers);
         let bank = bank_of(ty);
         if let Some(ids) = self.seen[bank].get(&h) {
-            if ids.iter().any(|&id| self.vals(id) == self.scratch.as_slice()) {
+            if ids
+                .iter()
+                .any(|&id| self.vals(id) == self.scratch.as_slice())
+            {
                 return Ok(());
             }
         }
-        if ty == self.data.target_ty && h == self.target_hash && self.scratch == self.target {
+        if h == self.target_hash && self.scratch == self.target {
             let formula = self.formula_of(kind);
-            let failing = (self.check)(&formula);
-            return Err(if failing.is_empty() {
-                PassEnd::Found(formula)
-            } else {
-                PassEnd::Retry(failing)
-            });
+            // A Boolean with the values of an integer target is that target through `int`.
+            return Err(self.candidate(match (ty, self.data.target_ty) {
+                (Type::Bool, Type::Int | Type::Float) => {
+                    Formula::Unary(UnOp::ToInt, Box::new(formula))
+                }
+                (Type::Int | Type::Float | Type::Bool, _) => formula,
+            }));
         }
-        if self.nodes.len() >= self.max_bank {
+        if self.nodes.len() >= self.max_bank.min(u32::MAX as usize) {
             self.full = true;
             return Ok(());
         }
         let id = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
-        self.nodes.push((kind, ty));
+        self.nodes.push((kind, size));
         self.values.extend_from_slice(&self.scratch);
         self.seen[bank].entry(h).or_default().push(id);
         self.levels[bank][size].push(id);
+        if bank == BOOL {
+            // `int(b)` is a conversion, not an operation: it has the size of `b`.
+            self.offer(Kind::Unary(UnOp::ToInt, id), Type::Int, size)?;
+        }
         Ok(())
     }
 
@@ -389,6 +557,28 @@ impl Bank<'_> {
 
     fn formula(&self, id: u32) -> Formula {
         self.formula_of(self.kind(id))
+    }
+}
+
+/// The `b` with `op(a, b) == t`, for the operators [`Bank::inverted`] inverts.
+fn inverse(op: BinOp, a: i64, t: i64) -> Option<i64> {
+    match op {
+        BinOp::Add => t.checked_sub(a),
+        BinOp::Sub => a.checked_sub(t),
+        BinOp::Xor => Some(a ^ t),
+        BinOp::Mul
+        | BinOp::FloorDiv
+        | BinOp::Mod
+        | BinOp::Min
+        | BinOp::Max
+        | BinOp::Lt
+        | BinOp::Le
+        | BinOp::Gt
+        | BinOp::Ge
+        | BinOp::Eq
+        | BinOp::Ne
+        | BinOp::And
+        | BinOp::Or => None,
     }
 }
 

@@ -166,7 +166,8 @@ pub(super) fn binary(op: BinOp, a: i64, b: i64) -> Option<i64> {
 
 /// A formula: an expression tree over the columns of a table and integer constants.
 ///
-/// Values are integers; Booleans are `0`/`1`. Every node counts 1 towards [`Formula::size`].
+/// Values are integers; Booleans are `0`/`1`. Every node counts 1 towards [`Formula::size`],
+/// except the conversion [`UnOp::ToInt`], which counts 0.
 /// The search builds only well-typed formulas (each operand has its operator's
 /// [`BinOp::operand_type`], Booleans reach integer operators through [`UnOp::ToInt`]);
 /// [`Formula::to_expr`] nevertheless converts any operand whose type does not fit, so every
@@ -174,7 +175,10 @@ pub(super) fn binary(op: BinOp, a: i64, b: i64) -> Option<i64> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Formula {
     /// The value of column `index` of the row; `ty` is the column's type (`Int` or `Bool`).
-    Column { index: usize, ty: Type },
+    Column {
+        index: usize,
+        ty: Type,
+    },
     /// An integer constant.
     Int(i64),
     /// A Boolean constant.
@@ -190,11 +194,14 @@ pub enum Formula {
 }
 
 impl Formula {
-    /// The number of nodes (columns, constants and operators) in the tree.
+    /// The number of nodes (columns, constants and operators) in the tree, not counting
+    /// conversions `int(b)`.
     pub fn size(&self) -> usize {
         match self {
             Formula::Column { .. } | Formula::Int(_) | Formula::Bool(_) => 1,
-            Formula::Unary(_, a) => 1 + a.size(),
+            // `int(b)` is a conversion, not an operation.
+            Formula::Unary(UnOp::ToInt, a) => a.size(),
+            Formula::Unary(UnOp::Neg | UnOp::Abs | UnOp::Not, a) => 1 + a.size(),
             Formula::Binary(_, a, b) => 1 + a.size() + b.size(),
             Formula::If {
                 cond,
@@ -255,7 +262,11 @@ impl Formula {
                 otherwise,
             } => {
                 // Both branches give 0/1 when Boolean, so no conversion is needed.
-                let taken = if cond.eval(row)? != 0 { then } else { otherwise };
+                let taken = if cond.eval(row)? != 0 {
+                    then
+                } else {
+                    otherwise
+                };
                 taken.eval(row)
             }
         }
@@ -347,9 +358,7 @@ impl Formula {
         let (expr, ty) = self.typed_expr(columns);
         match (ty, want) {
             (Type::Bool, Type::Int) => Expr::Call(Func::Int, vec![expr]),
-            (Type::Int, Type::Bool) => {
-                binary_expr(BinaryOp::Ne, expr, Expr::Lit(Literal::Int(0)))
-            }
+            (Type::Int, Type::Bool) => binary_expr(BinaryOp::Ne, expr, Expr::Lit(Literal::Int(0))),
             (Type::Int, Type::Int)
             | (Type::Bool, Type::Bool)
             | (Type::Float, _)

@@ -8,16 +8,18 @@
 //! # Grammar
 //! Columns (`Int` or `Bool`) and integer constants; integer `+ - *`, `//` and `%` (Python floor
 //! semantics) whose divisor is a constant other than -1, 0, 1 or a column that is nonzero on
-//! every row; unary `-`, `abs`, `min`, `max`; comparisons `< <= == !=` (and `> >=`, which the
-//! search writes instead of `<`/`<=` with a constant on the left) giving `Bool`; `and`, `or`,
-//! `xor`, `not` on `Bool`; `then if cond else otherwise` with integer branches; `int(b)` of a
-//! `Bool`. Every node counts 1 towards the size. Constants never combine with constants: the
-//! constants are exactly those taken from the data (see below).
+//! every row; unary `-`, `abs`, `min`, `max`; comparisons `< <= == !=` (written `> >=` when the
+//! constant would be on the left) giving `Bool`; `and`, `or`, `xor`, `not` on `Bool`; `int(b)`
+//! of a `Bool` wherever an `Int` is expected; `then if cond else otherwise` at the root only.
+//! Every node counts 1 towards the size, except `int(b)`, a conversion, which counts 0.
+//! Constants never combine with constants: the constants are exactly those taken from the data.
 //!
 //! # Constants taken from the data
-//! In order of priority, -1, 0, 1, 2; then the minimum, the maximum and the range size
-//! (`max - min + 1`) of each column and of the target; then the target's distinct values by
-//! increasing magnitude. The first [`Options::max_constants`] distinct ones are kept.
+//! In order of priority: -1, 0, 1, 2; the minimum, the maximum and the range size
+//! (`max - min + 1`) of each column and of the target; the target's distinct values by
+//! increasing magnitude; the columns' distinct values by increasing magnitude (interleaved
+//! across columns: thresholds such as `x > 3`). The first [`Options::max_constants`] distinct
+//! ones are kept.
 //!
 //! # Algorithm
 //! 1. Validate the table and reduce it to its distinct rows; two equal rows with different
@@ -27,14 +29,23 @@
 //!    column's and the target's extremes, then seeded random rows): each candidate is evaluated
 //!    on the sample with checked arithmetic (overflow or division by zero discards it), and
 //!    kept only if no smaller or earlier formula of its type has the same values on the sample
-//!    (observational equivalence).
+//!    (observational equivalence). At each size, before the enumeration proper, root sums and
+//!    differences are found by looking up the operand they need (`T - a`), and root
+//!    conditionals by target (for each condition, the first formula that agrees with the
+//!    target where it holds, and one where it does not): both cost one pass over the bank
+//!    instead of one per pair.
 //! 3. The first candidate equal to the target on the sample is checked on every distinct row.
 //!    If it fails, some failing rows join the sample and the enumeration restarts (CEGIS);
-//!    otherwise it is the answer. Because equivalence on the sample is kept per class with its
-//!    smallest member, no formula smaller than the answer fits the table.
+//!    otherwise it is the answer. Because each class of values on the sample keeps its
+//!    smallest member, no formula of the grammar smaller than the answer fits the table.
+//! 4. When the evaluation budget runs out, root sums, differences and conditionals up to
+//!    [`Options::max_size`] are still sought among the formulas enumerated so far, with
+//!    [`Options::salvage_evaluations`] more evaluations; such an answer fits every row but may
+//!    not be the smallest.
 //!
 //! Limits are reported, not raised: [`Options::max_size`], [`Options::max_bank`] (memory:
-//! entries times sample rows times 8 bytes), [`Options::max_evaluations`] (time) and
+//! entries times sample rows times 8 bytes; when full, the search goes on with the formulas it
+//! holds and its answer may not be the smallest), [`Options::max_evaluations`] (time) and
 //! [`Options::max_sample_rows`].
 //!
 //! **Invariant:** `Found(f)` implies `f.eval(row) == Some(target)` on every row of the table.
@@ -73,7 +84,8 @@ pub struct Table {
     pub target_ty: Type,
 }
 
-/// Limits of the search.
+/// Limits of the search. The defaults answer typical tables (1-4 columns, formulas up to size
+/// 7) in tens of milliseconds and bound a fruitless search to about a second.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     /// Largest formula size tried.
@@ -90,6 +102,9 @@ pub struct Options {
     pub max_constants: usize,
     /// Most candidate formulas evaluated on the sample, over all passes.
     pub max_evaluations: u64,
+    /// Evaluations granted, once `max_evaluations` is spent, to look for a root sum,
+    /// difference or conditional among the formulas already enumerated (see the module doc).
+    pub salvage_evaluations: u64,
 }
 
 impl Default for Options {
@@ -100,8 +115,9 @@ impl Default for Options {
             sample_rows: 64,
             max_sample_rows: 256,
             counterexamples: 4,
-            max_constants: 24,
+            max_constants: 16,
             max_evaluations: 4_000_000,
+            salvage_evaluations: 2_000_000,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Checks a [`Table`] once and prepares it for the search: distinct rows, the constants taken
 //! from the data, the first sample and the exact check against every row.
 
-use std::cmp::Ordering;
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::{Formula, Reason, Table};
 use crate::program::Type;
@@ -32,8 +34,9 @@ impl Data {
     /// # Errors
     /// [`Reason::InvalidTable`] when a column or the target is not `Int` or `Bool`, lengths
     /// differ, or a `Bool` column or target holds a value other than 0 or 1;
-    /// [`Reason::NotAFunction`] when two equal rows have different targets (the first such
-    /// pair in the rows' lexicographic order; `first` precedes `second` in the table).
+    /// [`Reason::NotAFunction`] when two equal rows have different targets: `second` is the
+    /// first row in table order that contradicts an earlier row, `first` the earliest row equal
+    /// to it.
     pub fn new(table: &Table) -> Result<Data, Reason> {
         let rows = table.target.len();
         check_values("the target", table.target_ty, &table.target)?;
@@ -45,7 +48,11 @@ impl Data {
                     column.values.len()
                 )));
             }
-            check_values(&format!("column {i} (`{}`)", column.name), column.ty, &column.values)?;
+            check_values(
+                &format!("column {i} (`{}`)", column.name),
+                column.ty,
+                &column.values,
+            )?;
         }
         let width = table.columns.len();
         let mut all = Vec::with_capacity(rows * width);
@@ -53,28 +60,33 @@ impl Data {
             all.extend(table.columns.iter().map(|c| c.values[r]));
         }
         let row = |r: usize| &all[r * width..(r + 1) * width];
-        let mut order: Vec<usize> = (0..rows).collect();
-        // Stable, so equal rows stay in table order and the reported pair is the first one.
-        order.sort_by(|&a, &b| row(a).cmp(row(b)));
+        // Each distinct row, keyed to the first table row holding it; only looked up, the
+        // distinct rows are sorted below.
+        let mut groups: HashMap<&[i64], usize, BuildHasherDefault<FxHasher>> = HashMap::default();
+        for r in 0..rows {
+            match groups.entry(row(r)) {
+                Entry::Occupied(e) => {
+                    let first = *e.get();
+                    if table.target[first] != table.target[r] {
+                        return Err(Reason::NotAFunction { first, second: r });
+                    }
+                }
+                Entry::Vacant(e) => {
+                    e.insert(r);
+                }
+            }
+        }
+        let mut firsts: Vec<usize> = groups.into_values().collect();
+        firsts.sort_unstable_by(|&a, &b| row(a).cmp(row(b)));
         let mut data = Data {
             width,
             column_types: table.columns.iter().map(|c| c.ty).collect(),
-            rows: Vec::new(),
-            target: Vec::new(),
+            rows: Vec::with_capacity(firsts.len() * width),
+            target: Vec::with_capacity(firsts.len()),
             target_ty: table.target_ty,
             nonzero: vec![true; width],
         };
-        let mut first_of_group = None;
-        for (k, &r) in order.iter().enumerate() {
-            let same = k > 0 && row(order[k - 1]).cmp(row(r)) == Ordering::Equal;
-            if same {
-                let first = first_of_group.unwrap_or(r);
-                if table.target[first] != table.target[r] {
-                    return Err(Reason::NotAFunction { first, second: r });
-                }
-                continue;
-            }
-            first_of_group = Some(r);
+        for &r in &firsts {
             data.rows.extend_from_slice(row(r));
             data.target.push(table.target[r]);
         }
@@ -129,6 +141,23 @@ impl Data {
         targets.sort_unstable_by_key(|&v| (v.unsigned_abs(), v));
         targets.dedup();
         candidates.extend(targets);
+        // Column values by magnitude, the columns interleaved: thresholds and keys (`x > 3`).
+        let mut columns: Vec<Vec<i64>> = (0..self.width)
+            .map(|c| {
+                let mut values: Vec<i64> = (0..self.len()).map(|r| self.row(r)[c]).collect();
+                values.sort_unstable_by_key(|&v| (v.unsigned_abs(), v));
+                values.dedup();
+                values
+            })
+            .collect();
+        let longest = columns.iter().map(Vec::len).max().unwrap_or(0);
+        for k in 0..longest.min(cap) {
+            for values in columns.iter_mut() {
+                if let Some(&v) = values.get(k) {
+                    candidates.push(v);
+                }
+            }
+        }
         let mut kept: Vec<i64> = Vec::new();
         for v in candidates {
             if kept.len() >= cap {
@@ -199,7 +228,31 @@ impl Data {
             return failing;
         }
         let step = failing.len() / limit.max(1);
-        failing.into_iter().step_by(step.max(1)).take(limit).collect()
+        failing
+            .into_iter()
+            .step_by(step.max(1))
+            .take(limit)
+            .collect()
+    }
+}
+
+/// FxHash (rustc's hasher): fast, and good enough for rows of small integers.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7C_C1_B7_27_22_0A_95);
     }
 }
 
@@ -217,6 +270,8 @@ fn check_values(what: &str, ty: Type, values: &[i64]) -> Result<(), Reason> {
             ))),
             None => Ok(()),
         },
-        Type::Float => Err(invalid(format!("{what} is Float; only Int and Bool are supported"))),
+        Type::Float => Err(invalid(format!(
+            "{what} is Float; only Int and Bool are supported"
+        ))),
     }
 }

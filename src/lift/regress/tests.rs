@@ -6,7 +6,11 @@ use crate::rng::SplitMix64;
 
 /// A table over the full grid of `columns` (name, type, lowest and highest value), with
 /// `target` computed per row.
-fn grid(columns: &[(&str, Type, i64, i64)], target_ty: Type, mut f: impl FnMut(&[i64]) -> i64) -> Table {
+fn grid(
+    columns: &[(&str, Type, i64, i64)],
+    target_ty: Type,
+    f: impl FnMut(&[i64]) -> i64,
+) -> Table {
     let mut rows: Vec<Vec<i64>> = vec![Vec::new()];
     for &(_, _, lo, hi) in columns {
         rows = rows
@@ -143,13 +147,17 @@ fn finds_a_sum() {
 
 #[test]
 fn finds_max() {
-    let table = grid(&[("a", INT, -3, 7), ("b", INT, 0, 9)], INT, |r| r[0].max(r[1]));
+    let table = grid(&[("a", INT, -3, 7), ("b", INT, 0, 9)], INT, |r| {
+        r[0].max(r[1])
+    });
     assert_eq!(found(&table).1, "max(a, b)");
 }
 
 #[test]
 fn finds_abs_of_difference() {
-    let table = grid(&[("a", INT, 0, 9), ("b", INT, 0, 9)], INT, |r| (r[0] - r[1]).abs());
+    let table = grid(&[("a", INT, 0, 9), ("b", INT, 0, 9)], INT, |r| {
+        (r[0] - r[1]).abs()
+    });
     let (formula, text) = found(&table);
     assert_eq!(formula.size(), 4, "{text}");
     assert!(text == "abs(a - b)" || text == "abs(b - a)", "{text}");
@@ -157,7 +165,9 @@ fn finds_abs_of_difference() {
 
 #[test]
 fn finds_sum_modulo() {
-    let table = grid(&[("s", INT, 0, 4), ("x", INT, 0, 4)], INT, |r| (r[0] + r[1]) % 5);
+    let table = grid(&[("s", INT, 0, 4), ("x", INT, 0, 4)], INT, |r| {
+        (r[0] + r[1]) % 5
+    });
     assert_eq!(found(&table).1, "(s + x) % 5");
 }
 
@@ -171,7 +181,9 @@ fn finds_equality_as_int() {
 
 #[test]
 fn finds_xor_of_bits() {
-    let table = grid(&[("a", BOOL, 0, 1), ("b", BOOL, 0, 1)], BOOL, |r| r[0] ^ r[1]);
+    let table = grid(&[("a", BOOL, 0, 1), ("b", BOOL, 0, 1)], BOOL, |r| {
+        r[0] ^ r[1]
+    });
     assert_eq!(found(&table).1, "a ^ b");
 }
 
@@ -184,7 +196,23 @@ fn finds_a_conditional() {
             0
         }
     });
+    // `int(b)` counts 0, so the product is smaller than the conditional (size 8).
     let (formula, text) = found(&table);
+    assert_eq!(formula.size(), 7, "{text}");
+    assert_eq!(text, "(s + 1) * int(x > 3)");
+}
+
+#[test]
+fn finds_a_conditional_by_target() {
+    let table = grid(&[("s", INT, 0, 9), ("x", INT, 0, 9)], INT, |r| {
+        if r[1] > 3 {
+            r[0] * r[0]
+        } else {
+            r[1]
+        }
+    });
+    let (formula, text) = found(&table);
+    assert!(matches!(formula, Formula::If { .. }), "{text}");
     assert_eq!(formula.size(), 8, "{text}");
 }
 
@@ -196,7 +224,9 @@ fn finds_floor_division() {
 
 #[test]
 fn finds_saturating_sum() {
-    let table = grid(&[("s", INT, 0, 9), ("x", INT, 0, 9)], INT, |r| (r[0] + r[1]).min(9));
+    let table = grid(&[("s", INT, 0, 9), ("x", INT, 0, 9)], INT, |r| {
+        (r[0] + r[1]).min(9)
+    });
     assert_eq!(found(&table).1, "min(s + x, 9)");
 }
 
@@ -223,7 +253,9 @@ fn answers_a_constant_target_at_once() {
 #[test]
 fn a_random_table_has_no_formula() {
     let mut rng = SplitMix64::new(7);
-    let table = grid(&[("a", INT, 0, 7), ("b", INT, 0, 7)], INT, |_| rng.int_in(0, 50));
+    let table = grid(&[("a", INT, 0, 7), ("b", INT, 0, 7)], INT, |_| {
+        rng.int_in(0, 50)
+    });
     let options = Options {
         max_size: 6,
         ..Options::default()
@@ -239,7 +271,9 @@ fn a_random_table_has_no_formula() {
 #[test]
 fn the_budget_is_reported() {
     let mut rng = SplitMix64::new(9);
-    let table = grid(&[("a", INT, 0, 7), ("b", INT, 0, 7)], INT, |_| rng.int_in(0, 50));
+    let table = grid(&[("a", INT, 0, 7), ("b", INT, 0, 7)], INT, |_| {
+        rng.int_in(0, 50)
+    });
     let options = Options {
         max_evaluations: 1_000,
         ..Options::default()
@@ -290,7 +324,9 @@ fn malformed_tables_are_reported() {
 
 #[test]
 fn a_tiny_sample_grows_by_counterexamples() {
-    let table = grid(&[("a", INT, 0, 30), ("b", INT, 0, 30)], INT, |r| 2 * r[0] - r[1]);
+    let table = grid(&[("a", INT, 0, 30), ("b", INT, 0, 30)], INT, |r| {
+        2 * r[0] - r[1]
+    });
     let options = Options {
         sample_rows: 2,
         ..Options::default()
@@ -306,7 +342,9 @@ fn a_tiny_sample_grows_by_counterexamples() {
 
 #[test]
 fn the_same_table_gives_the_same_formula_whatever_the_row_order() {
-    let table = grid(&[("s", INT, 0, 9), ("x", INT, 0, 9)], INT, |r| (r[0] * r[1]) % 7);
+    let table = grid(&[("s", INT, 0, 9), ("x", INT, 0, 9)], INT, |r| {
+        (r[0] * r[1]) % 7
+    });
     let first = found(&table).0;
     assert_eq!(found(&table).0, first);
     let mut shuffled = table.clone();
