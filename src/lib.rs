@@ -12,6 +12,7 @@ pub mod front;
 pub mod lower;
 pub mod network;
 pub mod program;
+pub mod rewrite;
 pub mod rng;
 pub mod tasks;
 pub mod train;
