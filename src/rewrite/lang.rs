@@ -355,7 +355,9 @@ fn build(nodes: &[Node], id: Id) -> Result<Expr, ConvertError> {
                 index: sub(*index)?,
                 column: *column,
             }),
-            _ => Err(convert_error("lookup whose first child is not a table column")),
+            _ => Err(convert_error(
+                "lookup whose first child is not a table column",
+            )),
         },
         Node::Tanh(a) => call(Func::Tanh, *a),
         Node::Sigmoid(a) => call(Func::Sigmoid, *a),
@@ -457,7 +459,10 @@ mod tests {
         assert_eq!("3.0".parse::<Lit>(), Ok(Lit::Float(3.0f64.to_bits())));
         assert_eq!("-0.0".parse::<Lit>(), Ok(Lit::Float((-0.0f64).to_bits())));
         assert_ne!("-0.0".parse::<Lit>(), "0.0".parse::<Lit>());
-        assert_eq!("inf".parse::<Lit>(), Ok(Lit::Float(f64::INFINITY.to_bits())));
+        assert_eq!(
+            "inf".parse::<Lit>(),
+            Ok(Lit::Float(f64::INFINITY.to_bits()))
+        );
         assert_eq!("true".parse::<Lit>(), Ok(Lit::Bool(true)));
         assert!("v3".parse::<Lit>().is_err());
         assert!("t1".parse::<Column>().is_err());

@@ -76,8 +76,9 @@ pub struct Report {
     pub iterations: usize,
     /// E-nodes of the largest e-graph of any run.
     pub egraph_nodes: usize,
-    /// Sum of the readability costs of all expressions before and after.
+    /// Sum of the readability costs ([`cost::Readability`]) of all expressions as written.
     pub cost_before: u64,
+    /// Sum of the readability costs of all expressions after the pass.
     pub cost_after: u64,
     /// Simplified expressions discarded because their type differs from the original's (a rule
     /// that does not preserve types; the expression is kept as written).

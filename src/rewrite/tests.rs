@@ -32,9 +32,7 @@ pub(crate) const MIXED_VARS: [Type; 6] = [
 /// The normal form of an s-expression over variables of the given types, as the pass computes
 /// it (an expression is kept as written unless its normal form is strictly cheaper).
 pub(crate) fn simplify_sexpr(vars: &[Type], source: &str) -> String {
-    let rec: RecExpr<Node> = source
-        .parse()
-        .unwrap_or_else(|e| panic!("{source}: {e}"));
+    let rec: RecExpr<Node> = source.parse().unwrap_or_else(|e| panic!("{source}: {e}"));
     let analysis = TypeAnalysis::new(Arc::from(vars), Arc::from(Vec::new()));
     saturate(&rec, &rules::all(), analysis, &Options::default())
         .best
@@ -135,7 +133,7 @@ impl Gen {
         if depth == 0 || self.pick(5) == 0 {
             return self.int_leaf();
         }
-        let mut sub = |g: &mut Gen| Box::new(g.int(depth - 1));
+        let sub = |g: &mut Gen| Box::new(g.int(depth - 1));
         let op = self.pick(14);
         match op {
             0..=5 => {
@@ -235,7 +233,7 @@ impl Gen {
             return self.float_leaf();
         }
         let op = self.pick(11);
-        let mut sub = |g: &mut Gen| Box::new(g.float(depth - 1));
+        let sub = |g: &mut Gen| Box::new(g.float(depth - 1));
         match op {
             0..=2 => {
                 let op = [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul][op as usize];
@@ -297,7 +295,8 @@ fn assert_agree(original: &Program, simplified: &Program, inputs: &[Vec<Vec<Scal
                 text::print(simplified)
             )
         });
-        let agree = want.len() == got.len() && want.iter().zip(&got).all(|(a, b)| same_value(*a, *b));
+        let agree =
+            want.len() == got.len() && want.iter().zip(&got).all(|(a, b)| same_value(*a, *b));
         assert!(
             agree,
             "on {input:?}: {want:?} became {got:?}\noriginal:\n{}simplified:\n{}",
@@ -353,11 +352,20 @@ fn random_float_expressions_keep_their_values_bit_for_bit() {
         ints: 1,
         floats: 2,
     };
-    let specials = [0.0, -0.0, 1.0, -1.0, 0.5, f64::INFINITY, f64::NEG_INFINITY, f64::NAN];
+    let specials = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        0.5,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+    ];
     let mut inputs: Vec<Vec<Vec<Scalar>>> = Vec::new();
     for i in 0..60 {
         let int = Scalar::Int(gen.rng.int_in(-2, 2));
-        let mut float = |g: &mut Gen| {
+        let float = |g: &mut Gen| {
             if i % 3 == 0 {
                 g.rng.real_in(-2.0, 2.0)
             } else {
@@ -433,10 +441,7 @@ output y, r, b, total - 1, f
 ";
     let printed = text::print(&simplified);
     let alternative = expected.replace("max(x, y)", "max(y, x)");
-    assert!(
-        printed == expected || printed == alternative,
-        "{printed}"
-    );
+    assert!(printed == expected || printed == alternative, "{printed}");
     assert_eq!(report.expressions, 12);
     assert_eq!(report.changed, 6, "{report:?}");
     assert!(report.cost_after < report.cost_before);
@@ -489,7 +494,11 @@ fn limits_are_reported_not_raised() {
     };
     let (simplified, report) = simplify_program(&program, &options);
     crate::program::verify::verify(&simplified).unwrap();
-    assert_eq!(report.stop_reasons.get("node limit"), Some(&1), "{report:?}");
+    assert_eq!(
+        report.stop_reasons.get("node limit"),
+        Some(&1),
+        "{report:?}"
+    );
     let inputs: Vec<Vec<Vec<Scalar>>> = (0..5)
         .map(|k| (0..3).map(|j| vec![Scalar::Int(k * 3 + j - 4)]).collect())
         .collect();
@@ -512,11 +521,7 @@ fn an_invalid_program_is_returned_unchanged() {
 
 #[test]
 fn a_single_argument_max_becomes_its_argument() {
-    let program = pointwise(
-        1,
-        0,
-        vec![Expr::Call(Func::Max, vec![Expr::Var(VarId(0))])],
-    );
+    let program = pointwise(1, 0, vec![Expr::Call(Func::Max, vec![Expr::Var(VarId(0))])]);
     let (simplified, report) = simplify_program(&program, &Options::default());
     assert_eq!(simplified.outputs, vec![Expr::Var(VarId(0))]);
     assert_eq!(report.changed, 1);

@@ -82,10 +82,7 @@ fn int_constant(egraph: &EGraph, subst: &Subst, var: Option<Var>) -> Option<i64>
 }
 
 /// Guard: the class bound to `var` is an `Int` constant for which `test` holds.
-pub fn int_const(
-    var: &str,
-    test: fn(i64) -> bool,
-) -> impl Fn(&mut EGraph, Id, &Subst) -> bool {
+pub fn int_const(var: &str, test: fn(i64) -> bool) -> impl Fn(&mut EGraph, Id, &Subst) -> bool {
     let var = parse_var(var);
     move |egraph, _, subst| int_constant(egraph, subst, var).is_some_and(test)
 }
@@ -112,14 +109,12 @@ pub fn negative_const(var: &str) -> impl Fn(&mut EGraph, Id, &Subst) -> bool {
 /// Guard: the classes bound to `lo` and `hi` are `Int` constants with `lo <= hi`.
 pub fn const_le(lo: &str, hi: &str) -> impl Fn(&mut EGraph, Id, &Subst) -> bool {
     let (lo, hi) = (parse_var(lo), parse_var(hi));
-    move |egraph, _, subst| {
-        match (
-            int_constant(egraph, subst, lo),
-            int_constant(egraph, subst, hi),
-        ) {
-            (Some(lo), Some(hi)) => lo <= hi,
-            _ => false,
-        }
+    move |egraph, _, subst| match (
+        int_constant(egraph, subst, lo),
+        int_constant(egraph, subst, hi),
+    ) {
+        (Some(lo), Some(hi)) => lo <= hi,
+        _ => false,
     }
 }
 

@@ -104,7 +104,10 @@ mod tests {
     #[test]
     fn relu_laws_give_max_and_abs() {
         let cases = [
-            ("(+ (max 0 (- v0 v1)) v1)", &["(max v0 v1)", "(max v1 v0)"][..]),
+            (
+                "(+ (max 0 (- v0 v1)) v1)",
+                &["(max v0 v1)", "(max v1 v0)"][..],
+            ),
             ("(+ (max 0 v0) (max 0 (neg v0)))", &["(abs v0)"]),
             ("(- (max 0 v0) (max 0 (neg v0)))", &["v0"]),
             ("(+ (max 0 (neg v0)) (max 0 v0))", &["(abs v0)"]),
