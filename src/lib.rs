@@ -13,6 +13,7 @@ pub mod lift;
 pub mod lower;
 pub mod network;
 pub mod program;
+pub mod rewrite;
 pub mod rng;
 pub mod tasks;
 pub mod train;
