@@ -23,6 +23,7 @@ use crate::network::verify::{self as network_verify, VerifyError as NetworkVerif
 use crate::network::{Graph, Network, SequenceModel};
 use crate::program::verify::{self as program_verify, VerifyError as ProgramVerifyError};
 use crate::program::Program;
+use crate::rewrite;
 use crate::verify::domain::{self, DomainError, Range};
 use crate::verify::python::{self as python_run, PythonRunError};
 use crate::verify::{self, Agreement, ExampleLayout, ReferenceError, VerifyOptions};
@@ -95,6 +96,8 @@ pub struct Options {
     /// lowering alone).
     pub lift: bool,
     pub lift_options: LiftOptions,
+    /// Limits of the readability rewrite (equality saturation) run on every program.
+    pub rewrite: rewrite::Options,
 }
 
 impl Default for Options {
@@ -110,6 +113,7 @@ impl Default for Options {
             readout: None,
             lift: true,
             lift_options: LiftOptions::default(),
+            rewrite: rewrite::Options::default(),
         }
     }
 }
@@ -219,6 +223,8 @@ pub struct Report {
     pub readout: Readout,
     /// What lifting found (sequence models read by rounding).
     pub lift: Option<LiftReport>,
+    /// What the readability rewrite did to the program that was written.
+    pub rewrite: Option<rewrite::Report>,
     /// Milliseconds spent per stage, in pipeline order.
     pub timings_ms: BTreeMap<String, f64>,
 }
@@ -360,6 +366,7 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         program: None,
         readout,
         lift: None,
+        rewrite: None,
         timings_ms: BTreeMap::new(),
     };
     let reference = match (readout, raw_reference) {
@@ -382,6 +389,10 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
     }
     program_verify::verify(&program)?;
     timer.lap("lower");
+    let (rewritten, mut rewrite_report) = rewrite::simplify_program(&program, &options.rewrite);
+    program = rewritten;
+    program_verify::verify(&program)?;
+    timer.lap("rewrite");
 
     if let (Some(examples), Some(reference)) = (&examples, &reference) {
         let mut verification =
@@ -392,15 +403,17 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         {
             let (lifted, lift_report) =
                 try_lift(model, ranges, &layout, examples, reference, options)?;
-            if let Some((lifted_program, lifted_verification)) = lifted {
+            if let Some((lifted_program, lifted_verification, lifted_rewrite)) = lifted {
                 program = lifted_program;
                 verification = lifted_verification;
+                rewrite_report = lifted_rewrite;
             }
             report.lift = Some(lift_report);
             timer.lap("lift");
         }
         report.verification = Some(verification);
     }
+    report.rewrite = Some(rewrite_report);
     report.program = Some(ProgramSize {
         statements: count_statements(&program),
         expression_nodes: count_expression_nodes(&program),
@@ -463,13 +476,15 @@ fn try_lift(
     examples: &verify::Examples,
     reference: &verify::Reference,
     options: &Options,
-) -> Result<(Option<(Program, Agreement)>, LiftReport), CompileError> {
+) -> Result<(Option<(Program, Agreement, rewrite::Report)>, LiftReport), CompileError> {
     let lifted = lift::lift_sequence(model, ranges, &options.lift_options)
         .map_err(|cause| CompileError::Lift(cause.message))?;
     let mut lifted = match lifted {
         Ok(lifted) => lifted,
         Err(report) => return Ok((None, report)),
     };
+    let (rewritten, rewrite_report) = rewrite::simplify_program(&lifted.program, &options.rewrite);
+    lifted.program = rewritten;
     if let Err(e) = program_verify::verify(&lifted.program) {
         lifted
             .report
@@ -487,7 +502,7 @@ fn try_lift(
         return Ok((None, lifted.report));
     }
     lifted.report.lifted = true;
-    Ok((Some((lifted.program, agreement)), lifted.report))
+    Ok((Some((lifted.program, agreement, rewrite_report)), lifted.report))
 }
 
 /// Wraps every output in `round(...)`: the program returns what the network's readout gives.
