@@ -333,8 +333,7 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
     timer.lap("reference");
 
     let mut rolling = None;
-    if let (Some(full), Some(examples), Some(reference)) =
-        (&full_graph, &examples, &raw_reference)
+    if let (Some(full), Some(examples), Some(reference)) = (&full_graph, &examples, &raw_reference)
     {
         let agreement = verify::check_rolling(full, &layout, examples, reference, &options.verify);
         if !agreement.is_exact() {
@@ -395,9 +394,7 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
     timer.lap("rewrite");
 
     if let (Some(examples), Some(reference)) = (&examples, &reference) {
-        let mut verification =
-            verify::check_program(&program, &layout, examples, reference, &options.verify);
-        timer.lap("verify");
+        let mut verification = None;
         if let (true, Readout::Round, Network::Sequence(model), Some(ranges)) =
             (options.lift, readout, &network, &domain)
         {
@@ -405,12 +402,22 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
                 try_lift(model, ranges, &layout, examples, reference, options)?;
             if let Some((lifted_program, lifted_verification, lifted_rewrite)) = lifted {
                 program = lifted_program;
-                verification = lifted_verification;
+                verification = Some(lifted_verification);
                 rewrite_report = lifted_rewrite;
             }
             report.lift = Some(lift_report);
             timer.lap("lift");
         }
+        // The faithful program is checked only when it is the one written.
+        let verification = match verification {
+            Some(v) => v,
+            None => {
+                let v =
+                    verify::check_program(&program, &layout, examples, reference, &options.verify);
+                timer.lap("verify");
+                v
+            }
+        };
         report.verification = Some(verification);
     }
     report.rewrite = Some(rewrite_report);
@@ -449,7 +456,8 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         (&options.python, &examples, &reference)
     {
         let scratch = ScratchModule::write(&python)?;
-        let outputs = python_run::run_module(python_exe, &scratch.path, &layout, examples)?;
+        let program_layout = layout.for_program(&program);
+        let outputs = python_run::run_module(python_exe, &scratch.path, &program_layout, examples)?;
         report.python_verification = Some(verify::check_outputs(
             examples,
             reference,
@@ -486,14 +494,18 @@ fn try_lift(
     let (rewritten, rewrite_report) = rewrite::simplify_program(&lifted.program, &options.rewrite);
     lifted.program = rewritten;
     if let Err(e) = program_verify::verify(&lifted.program) {
-        lifted
-            .report
-            .notes
-            .push(format!("the lifted program is malformed (a bug in nn2py): {e}"));
+        lifted.report.notes.push(format!(
+            "the lifted program is malformed (a bug in nn2py): {e}"
+        ));
         return Ok((None, lifted.report));
     }
-    let agreement =
-        verify::check_program(&lifted.program, layout, examples, reference, &options.verify);
+    let agreement = verify::check_program(
+        &lifted.program,
+        layout,
+        examples,
+        reference,
+        &options.verify,
+    );
     if !agreement.is_exact() {
         lifted.report.notes.push(format!(
             "the lifted program was not used: {}",
@@ -502,7 +514,10 @@ fn try_lift(
         return Ok((None, lifted.report));
     }
     lifted.report.lifted = true;
-    Ok((Some((lifted.program, agreement, rewrite_report)), lifted.report))
+    Ok((
+        Some((lifted.program, agreement, rewrite_report)),
+        lifted.report,
+    ))
 }
 
 /// Wraps every output in `round(...)`: the program returns what the network's readout gives.

@@ -35,7 +35,7 @@ use serde::Serialize;
 
 use crate::bench::cache::{self, TrainingRecord};
 use crate::bench::{export_meta, run_ordered};
-use crate::driver::{self, Compilation, Options, ProgramSize, VERSION};
+use crate::driver::{self, Compilation, Options, ProgramSize, Readout, VERSION};
 use crate::export::export_onnx;
 use crate::network::Network;
 use crate::tasks::{self, Task};
@@ -485,7 +485,12 @@ fn score_set(
         exhaustive: false,
     };
     // Python first: when it cannot run at all, the interpreter's work would be wasted.
-    let outputs = run_module(python, module, &layout, &examples).map_err(|e| e.to_string())?;
+    let program_layout = match &compilation.program {
+        Some(program) => layout.for_program(program),
+        None => layout.clone(),
+    };
+    let outputs =
+        run_module(python, module, &program_layout, &examples).map_err(|e| e.to_string())?;
     let reference =
         verify::reference_outputs(network, &layout, &examples).map_err(|e| e.to_string())?;
     if outputs.len() != examples.examples.len() {
@@ -495,6 +500,11 @@ fn score_set(
             examples.examples.len()
         ));
     }
+    // A program for a rounded readout returns the rounded outputs: compare it with those.
+    let reference = match compilation.report.readout {
+        Readout::Round => reference.rounded(),
+        Readout::Raw => reference,
+    };
     let agreement =
         verify::check_outputs(&examples, &reference, &outputs, &VerifyOptions::default());
 

@@ -118,7 +118,11 @@ fn probe_sequences(ranges: &[(i64, i64)], options: &BehaviourOptions) -> Vec<Vec
     let singles = (total as u64).min(options.single_steps as u64) as i64;
     for k in 0..singles {
         // Spread evenly over the enumeration of the domain's points.
-        let mut index = if singles == total { k } else { k * (total / singles.max(1)) };
+        let mut index = if singles == total {
+            k
+        } else {
+            k * (total / singles.max(1))
+        };
         let mut input = Vec::with_capacity(ranges.len());
         for &(lo, hi) in ranges {
             let count = (hi - lo + 1).max(1);

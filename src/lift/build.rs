@@ -8,8 +8,10 @@
 //! allocates the printed identifiers.
 
 use crate::program::{
-    Expr, LoopDirection, Program, Signature, Stmt, Type, VarId, VarKind,
+    BinaryOp, Expr, Literal, LoopDirection, Program, Signature, Stmt, Table, Type, VarId, VarKind,
 };
+
+use super::finite::Machine;
 
 use super::solve::{Fit, OutputSource, Solution};
 
@@ -19,6 +21,8 @@ pub enum Coding {
     Lattice,
     Window,
     Finite,
+    /// A finite machine printed as its transition table.
+    Table,
 }
 
 /// Builds the sequence program of a solved machine with `input_dim` integer inputs per step.
@@ -42,7 +46,11 @@ pub fn build_program(
     };
     let inputs: Vec<VarId> = (0..input_dim)
         .map(|j| {
-            let name = if input_dim == 1 { "x".to_string() } else { format!("x{j}") };
+            let name = if input_dim == 1 {
+                "x".to_string()
+            } else {
+                format!("x{j}")
+            };
             program.add_var(name, Type::Int, VarKind::Input)
         })
         .collect();
@@ -87,7 +95,11 @@ pub fn build_program(
     let mut before_outputs = Vec::new();
     let mut after_outputs = Vec::new();
     for (k, (source, fit)) in solution.outputs.iter().enumerate() {
-        let name = if solution.outputs.len() == 1 { "y".to_string() } else { format!("y{k}") };
+        let name = if solution.outputs.len() == 1 {
+            "y".to_string()
+        } else {
+            format!("y{k}")
+        };
         let var = program.add_var(name, Type::Int, VarKind::Local);
         let columns = match source {
             OutputSource::BeforeUpdate => update_columns(width_of(fit)),
@@ -167,7 +179,11 @@ fn role_names(solution: &Solution, input_dim: usize, coding: Coding) -> Vec<Stri
     (0..r)
         .map(|slot| {
             if let Some(l) = lag[slot] {
-                return if deepest == 1 { "prev".to_string() } else { format!("prev{l}") };
+                return if deepest == 1 {
+                    "prev".to_string()
+                } else {
+                    format!("prev{l}")
+                };
             }
             if coding == Coding::Finite {
                 return "state".to_string();
@@ -175,23 +191,155 @@ fn role_names(solution: &Solution, input_dim: usize, coding: Coding) -> Vec<Stri
             if let Fit::Linear(fit) = &solution.updates[slot] {
                 let own = solution.kept[slot];
                 let inputs = &fit.coefficients[fit.coefficients.len() - input_dim..];
-                let others_zero = fit
-                    .coefficients
-                    .iter()
-                    .enumerate()
-                    .all(|(c, &a)| c == own || c >= fit.coefficients.len() - input_dim || a == 0);
+                let others_zero =
+                    fit.coefficients.iter().enumerate().all(|(c, &a)| {
+                        c == own || c >= fit.coefficients.len() - input_dim || a == 0
+                    });
                 if fit.coefficients.get(own) == Some(&1) && others_zero {
                     if inputs.iter().any(|&a| a != 0) && fit.constant == 0 {
                         totals += 1;
-                        return if totals == 1 { "total".to_string() } else { format!("total{totals}") };
+                        return if totals == 1 {
+                            "total".to_string()
+                        } else {
+                            format!("total{totals}")
+                        };
                     }
                     if inputs.iter().all(|&a| a == 0) && fit.constant != 0 {
                         counts += 1;
-                        return if counts == 1 { "count".to_string() } else { format!("count{counts}") };
+                        return if counts == 1 {
+                            "count".to_string()
+                        } else {
+                            format!("count{counts}")
+                        };
                     }
                 }
             }
             format!("s{slot}")
         })
         .collect()
+}
+
+/// Builds the program of a finite machine with no short formulas: its transitions as a table,
+/// indexed by the state and the inputs, `TRANSITIONS[state * inputs + input] = (next, outputs...)`.
+///
+/// `ranges` are the inputs' `(lo, hi)`; transitions the trace never showed are filled with the
+/// state itself and zero outputs (the driver's verification judges whether they matter).
+pub fn build_table_program(
+    machine: &Machine,
+    ranges: &[(i64, i64)],
+    output_dim: usize,
+    direction: LoopDirection,
+) -> Program {
+    let mut program = Program {
+        vars: Vec::new(),
+        tables: Vec::new(),
+        signature: Signature::Sequence {
+            step_inputs: Vec::new(),
+            direction,
+        },
+        init: Vec::new(),
+        body: Vec::new(),
+        outputs: Vec::new(),
+    };
+    let input_dim = ranges.len();
+    let inputs: Vec<VarId> = (0..input_dim)
+        .map(|j| {
+            let name = if input_dim == 1 {
+                "x".to_string()
+            } else {
+                format!("x{j}")
+            };
+            program.add_var(name, Type::Int, VarKind::Input)
+        })
+        .collect();
+    let state = program.add_var("state", Type::Int, VarKind::State);
+    let sizes: Vec<i64> = ranges.iter().map(|&(lo, hi)| hi - lo + 1).collect();
+    let per_state: i64 = sizes.iter().product();
+    let columns = 1 + output_dim;
+    let mut data = Vec::with_capacity(machine.count * per_state as usize * columns);
+    for s in 0..machine.count {
+        for mut index in 0..per_state {
+            // The input whose offsets from the lows spell `index`, last feature fastest.
+            let mut input = vec![0i64; input_dim];
+            for j in (0..input_dim).rev() {
+                input[j] = ranges[j].0 + index % sizes[j];
+                index /= sizes[j];
+            }
+            let (next, outputs) = machine
+                .transitions
+                .get(&(s, input))
+                .cloned()
+                .unwrap_or((s, vec![0; output_dim]));
+            data.push(Literal::Int(next as i64));
+            data.extend(outputs.iter().map(|&y| Literal::Int(y)));
+        }
+    }
+    let table = program.add_table(Table {
+        name: "transitions".to_string(),
+        ty: Type::Int,
+        columns,
+        data,
+    });
+    // row = state * per_state + sum over features of (x_j - lo_j) * stride_j
+    let mut row = Expr::Binary(
+        BinaryOp::Mul,
+        Box::new(Expr::Var(state)),
+        Box::new(Expr::Lit(Literal::Int(per_state))),
+    );
+    let mut stride = 1;
+    for j in (0..input_dim).rev() {
+        let mut offset = Expr::Var(inputs[j]);
+        if ranges[j].0 != 0 {
+            offset = Expr::Binary(
+                BinaryOp::Sub,
+                Box::new(offset),
+                Box::new(Expr::Lit(Literal::Int(ranges[j].0))),
+            );
+        }
+        if stride != 1 {
+            offset = Expr::Binary(
+                BinaryOp::Mul,
+                Box::new(offset),
+                Box::new(Expr::Lit(Literal::Int(stride))),
+            );
+        }
+        row = Expr::Binary(BinaryOp::Add, Box::new(row), Box::new(offset));
+        stride *= sizes[j];
+    }
+    let row_var = program.add_var("row", Type::Int, VarKind::Local);
+    program.init.push(Stmt::Assign {
+        targets: vec![state],
+        values: vec![Expr::Lit(Literal::Int(machine.initial() as i64))],
+    });
+    program.body.push(Stmt::Assign {
+        targets: vec![row_var],
+        values: vec![row],
+    });
+    let lookup = |column: usize| Expr::Lookup {
+        table,
+        index: Box::new(Expr::Var(row_var)),
+        column,
+    };
+    for k in 0..output_dim {
+        let name = if output_dim == 1 {
+            "y".to_string()
+        } else {
+            format!("y{k}")
+        };
+        let y = program.add_var(name, Type::Int, VarKind::Local);
+        program.body.push(Stmt::Assign {
+            targets: vec![y],
+            values: vec![lookup(1 + k)],
+        });
+        program.outputs.push(Expr::Var(y));
+    }
+    program.body.push(Stmt::Assign {
+        targets: vec![state],
+        values: vec![lookup(0)],
+    });
+    program.signature = Signature::Sequence {
+        step_inputs: inputs,
+        direction,
+    };
+    program
 }

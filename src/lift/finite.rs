@@ -73,7 +73,10 @@ impl std::fmt::Display for NotFinite {
             NotFinite::TooManyClusters(n) => write!(f, "more than {n} distinct hidden states"),
             NotFinite::TooManyStates(n) => write!(f, "{n} states after minimisation"),
             NotFinite::Inconsistent => {
-                write!(f, "no clustering of the hidden states is a deterministic machine")
+                write!(
+                    f,
+                    "no clustering of the hidden states is a deterministic machine"
+                )
             }
         }
     }
@@ -131,9 +134,11 @@ pub(crate) fn largest_spread(states: &[Vec<f64>]) -> f64 {
     let dim = states.first().map_or(0, Vec::len);
     let mut spread: f64 = 0.0;
     for k in 0..dim {
-        let (lo, hi) = states.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), s| {
-            (lo.min(s[k]), hi.max(s[k]))
-        });
+        let (lo, hi) = states
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), s| {
+                (lo.min(s[k]), hi.max(s[k]))
+            });
         spread = spread.max(hi - lo);
     }
     if spread > 0.0 && spread.is_finite() {
@@ -313,9 +318,27 @@ mod tests {
         let trace = Trace {
             states: vec![vec![0.0], vec![5.0], vec![10.0], vec![5.0]],
             steps: vec![
-                TraceStep { before: 0, after: 1, input: vec![1], output: vec![1.0], position: 0 },
-                TraceStep { before: 1, after: 2, input: vec![0], output: vec![0.0], position: 1 },
-                TraceStep { before: 2, after: 3, input: vec![1], output: vec![1.0], position: 2 },
+                TraceStep {
+                    before: 0,
+                    after: 1,
+                    input: vec![1],
+                    output: vec![1.0],
+                    position: 0,
+                },
+                TraceStep {
+                    before: 1,
+                    after: 2,
+                    input: vec![0],
+                    output: vec![0.0],
+                    position: 1,
+                },
+                TraceStep {
+                    before: 2,
+                    after: 3,
+                    input: vec![1],
+                    output: vec![1.0],
+                    position: 2,
+                },
             ],
             input_dim: 1,
             output_dim: 1,
@@ -338,8 +361,19 @@ mod tests {
                 position: i,
             })
             .collect();
-        let trace = Trace { states, steps, input_dim: 1, output_dim: 1 };
-        let options = FiniteOptions { max_clusters: 100, ..FiniteOptions::default() };
-        assert_eq!(find_machine(&trace, &options), Err(NotFinite::TooManyClusters(100)));
+        let trace = Trace {
+            states,
+            steps,
+            input_dim: 1,
+            output_dim: 1,
+        };
+        let options = FiniteOptions {
+            max_clusters: 100,
+            ..FiniteOptions::default()
+        };
+        assert_eq!(
+            find_machine(&trace, &options),
+            Err(NotFinite::TooManyClusters(100))
+        );
     }
 }

@@ -98,7 +98,11 @@ pub fn find_lattice(
     // c_p: the states along a sequence of origin inputs.
     let low_sequence: Vec<i64> = (0..length).flat_map(|_| lows.iter().copied()).collect();
     let low_trace = trace_sequences(model, std::slice::from_ref(&low_sequence))?;
-    let offsets: Vec<Vec<f64>> = low_trace.steps.iter().map(|s| low_trace.states[s.after].clone()).collect();
+    let offsets: Vec<Vec<f64>> = low_trace
+        .steps
+        .iter()
+        .map(|s| low_trace.states[s.after].clone())
+        .collect();
 
     let responses = measure_responses(model, sequences, ranges, options, length)?;
     let responses = match responses {
@@ -131,7 +135,11 @@ pub fn find_lattice(
         let scale = basis.iter().map(|v| norm(v)).fold(f64::INFINITY, f64::min);
         let mut residual: f64 = 0.0;
         for (k, &h) in centred.iter().enumerate() {
-            let rebuilt: f64 = basis.iter().zip(&rounded).map(|(v, &z)| v[k] * z as f64).sum();
+            let rebuilt: f64 = basis
+                .iter()
+                .zip(&rounded)
+                .map(|(v, &z)| v[k] * z as f64)
+                .sum();
             residual = residual.max((h - rebuilt).abs());
         }
         worst = worst.max(residual / scale);
@@ -160,7 +168,10 @@ fn measure_responses(
 ) -> Result<Result<Vec<Response>, NotLattice>, InterpError> {
     let d = ranges.len();
     let bases: Vec<&Vec<i64>> = sequences.iter().take(options.probes).collect();
-    let base_trace = trace_sequences(model, &bases.iter().map(|s| (*s).clone()).collect::<Vec<_>>())?;
+    let base_trace = trace_sequences(
+        model,
+        &bases.iter().map(|s| (*s).clone()).collect::<Vec<_>>(),
+    )?;
     let finals: Vec<&Vec<f64>> = (0..bases.len())
         .map(|i| &base_trace.states[(i + 1) * length])
         .collect();
@@ -201,12 +212,21 @@ fn measure_responses(
             let size = norm(&mean).max(1e-6);
             let spread = diffs
                 .iter()
-                .map(|v| v.iter().zip(&mean).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max))
+                .map(|v| {
+                    v.iter()
+                        .zip(&mean)
+                        .map(|(a, b)| (a - b).abs())
+                        .fold(0.0, f64::max)
+                })
                 .fold(0.0, f64::max);
             if spread > options.response_tolerance * size.max(1.0) {
                 return Ok(Err(NotLattice::NonlinearResponse { lag, feature }));
             }
-            responses.push(Response { lag, feature, vector: mean });
+            responses.push(Response {
+                lag,
+                feature,
+                vector: mean,
+            });
         }
     }
     Ok(Ok(responses))
@@ -217,7 +237,10 @@ fn greedy_basis(responses: &[Response], dim: usize) -> (Vec<Vec<f64>>, Vec<(usiz
     let mut basis: Vec<Vec<f64>> = Vec::new();
     let mut orthonormal: Vec<Vec<f64>> = Vec::new();
     let mut spans = Vec::new();
-    let largest = responses.iter().map(|r| norm(&r.vector)).fold(0.0, f64::max);
+    let largest = responses
+        .iter()
+        .map(|r| norm(&r.vector))
+        .fold(0.0, f64::max);
     for response in responses {
         if basis.len() == dim {
             break;
@@ -333,9 +356,21 @@ mod tests {
     #[test]
     fn greedy_basis_skips_dependent_responses() {
         let responses = vec![
-            Response { lag: 0, feature: 0, vector: vec![1.0, 0.0] },
-            Response { lag: 1, feature: 0, vector: vec![2.0, 0.0] },
-            Response { lag: 2, feature: 0, vector: vec![1.0, 1.0] },
+            Response {
+                lag: 0,
+                feature: 0,
+                vector: vec![1.0, 0.0],
+            },
+            Response {
+                lag: 1,
+                feature: 0,
+                vector: vec![2.0, 0.0],
+            },
+            Response {
+                lag: 2,
+                feature: 0,
+                vector: vec![1.0, 1.0],
+            },
         ];
         let (basis, spans) = greedy_basis(&responses, 2);
         assert_eq!(basis.len(), 2);

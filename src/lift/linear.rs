@@ -84,7 +84,9 @@ mod tests {
         for _ in 0..200 {
             let row: Vec<i64> = (0..6)
                 .map(|_| {
-                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     ((seed >> 33) % 100) as i64
                 })
                 .collect();

@@ -32,7 +32,7 @@ use crate::verify::domain::Range;
 use crate::verify::{draw_examples, VerifyOptions};
 
 use behaviour::{cluster_by_behaviour, BehaviourOptions};
-use build::{build_program, Coding};
+use build::{build_program, build_table_program, Coding};
 use finite::{find_machine, machine_from_partition, FiniteOptions, Machine};
 use lattice::{find_lattice, LatticeOptions};
 use solve::{solve, Solution};
@@ -63,7 +63,13 @@ impl Default for LiftOptions {
             behaviour: BehaviourOptions::default(),
             lattice: LatticeOptions::default(),
             window: WindowOptions::default(),
-            regress: regress::Options::default(),
+            // Many tables are tried (every reading, every numbering of a small machine): a
+            // smaller search budget per table keeps a conversion within seconds.
+            regress: regress::Options {
+                max_evaluations: 400_000,
+                salvage_evaluations: 200_000,
+                ..regress::Options::default()
+            },
         }
     }
 }
@@ -112,7 +118,9 @@ pub fn lift_sequence(
         match *range {
             Range::Integers { lo, hi } => bounds.push((lo, hi)),
             Range::Reals { .. } => {
-                report.notes.push("the input domain is not integer".to_string());
+                report
+                    .notes
+                    .push("the input domain is not integer".to_string());
                 return Ok(Err(report));
             }
         }
@@ -125,6 +133,7 @@ pub fn lift_sequence(
     };
 
     let mut candidates: Vec<(Solution, Coding)> = Vec::new();
+    let mut table_machine: Option<Machine> = None;
     match find_lattice(model, &trace, &sequences, &bounds, &options.lattice)? {
         Ok(lattice) => match solve(&trace, &lattice.codes, &options.regress) {
             Ok(solution) => candidates.push((solution, Coding::Lattice)),
@@ -143,11 +152,12 @@ pub fn lift_sequence(
         Ok(machine) => Ok(machine),
         Err(geometric) => match cluster_by_behaviour(model, &trace, &bounds, &options.behaviour)? {
             Some((group_of, groups)) => {
-                machine_from_partition(&trace, &group_of, groups, &options.finite).map_err(|e| {
-                    format!("by position: {geometric}; by behaviour: {e}")
-                })
+                machine_from_partition(&trace, &group_of, groups, &options.finite)
+                    .map_err(|e| format!("by position: {geometric}; by behaviour: {e}"))
             }
-            None => Err(format!("by position: {geometric}; too many states to probe")),
+            None => Err(format!(
+                "by position: {geometric}; too many states to probe"
+            )),
         },
     };
     match machine {
@@ -164,15 +174,35 @@ pub fn lift_sequence(
                 }
             }
             if !found {
-                report
-                    .notes
-                    .push(format!("finite machine of {} states: {last}", machine.count));
+                report.notes.push(format!(
+                    "finite machine of {} states: {last}",
+                    machine.count
+                ));
+                table_machine = Some(machine);
             }
         }
         Err(why) => report.notes.push(format!("finite: {why}")),
     }
     // Smallest first; on a tie the lattice reading (tried first) wins.
     let Some((solution, coding)) = candidates.into_iter().min_by_key(|(s, _)| s.size) else {
+        // A machine with no short formulas still reads as a table, when the table is small.
+        if let Some(machine) = table_machine {
+            let rows = bounds
+                .iter()
+                .map(|&(lo, hi)| (hi - lo + 1) as u128)
+                .product::<u128>()
+                * machine.count as u128;
+            if rows <= MAX_TABLE_ROWS {
+                let program = build_table_program(&machine, &bounds, model.output_dim, direction);
+                report.coding = Some("table".to_string());
+                report.state_variables = 1;
+                report.formula_nodes = 0;
+                return Ok(Ok(Lifted { program, report }));
+            }
+            report.notes.push(format!(
+                "the transition table would have {rows} rows (limit {MAX_TABLE_ROWS})"
+            ));
+        }
         return Ok(Err(report));
     };
     let program = build_program(&solution, model.input_dim, direction, coding);
@@ -181,6 +211,7 @@ pub fn lift_sequence(
             Coding::Lattice => "lattice",
             Coding::Finite => "finite",
             Coding::Window => "window",
+            Coding::Table => "table",
         }
         .to_string(),
     );
@@ -191,7 +222,9 @@ pub fn lift_sequence(
 
 /// The traced sequences: the whole domain of sequences when it is small, else a seeded sample.
 fn draw_sequences(model: &SequenceModel, ranges: &[Range], options: &LiftOptions) -> Vec<Vec<i64>> {
-    let per_step: Vec<Range> = (0..model.length).flat_map(|_| ranges.iter().cloned()).collect();
+    let per_step: Vec<Range> = (0..model.length)
+        .flat_map(|_| ranges.iter().cloned())
+        .collect();
     let verify_options = VerifyOptions {
         samples: options.sequences,
         seed: options.seed,
@@ -204,6 +237,72 @@ fn draw_sequences(model: &SequenceModel, ranges: &[Range], options: &LiftOptions
         .map(|e| e.into_iter().map(|v| v as i64).collect())
         .collect()
 }
+
+/// The rank of every machine state along the first principal direction of the mean hidden
+/// states of the machine states (power iteration on their covariance); `None` for fewer than three
+/// states.
+fn principal_order(machine: &Machine, trace: &Trace) -> Option<Vec<usize>> {
+    let dim = trace.state_dim();
+    if machine.count < 3 || dim == 0 {
+        return None;
+    }
+    let mut sums = vec![vec![0.0; dim]; machine.count];
+    let mut counts = vec![0usize; machine.count];
+    for (state, &m) in trace.states.iter().zip(&machine.state_of) {
+        if m == finite::UNKNOWN {
+            continue;
+        }
+        counts[m] += 1;
+        sums[m].iter_mut().zip(state).for_each(|(a, b)| *a += b);
+    }
+    let means: Vec<Vec<f64>> = sums
+        .iter()
+        .zip(&counts)
+        .map(|(s, &c)| s.iter().map(|v| v / c.max(1) as f64).collect())
+        .collect();
+    let centre: Vec<f64> = (0..dim)
+        .map(|k| means.iter().map(|m| m[k]).sum::<f64>() / means.len() as f64)
+        .collect();
+    let centred: Vec<Vec<f64>> = means
+        .iter()
+        .map(|m| m.iter().zip(&centre).map(|(a, c)| a - c).collect())
+        .collect();
+    // Deterministic start: the direction of the largest centred mean.
+    let mut direction = centred
+        .iter()
+        .max_by(|a, b| norm2(a).total_cmp(&norm2(b)))?
+        .clone();
+    for _ in 0..100 {
+        let mut next = vec![0.0; dim];
+        for m in &centred {
+            let along: f64 = m.iter().zip(&direction).map(|(a, b)| a * b).sum();
+            next.iter_mut().zip(m).for_each(|(n, v)| *n += along * v);
+        }
+        let size = norm2(&next).sqrt();
+        if size == 0.0 {
+            return None;
+        }
+        direction = next.iter().map(|v| v / size).collect();
+    }
+    let projection: Vec<f64> = centred
+        .iter()
+        .map(|m| m.iter().zip(&direction).map(|(a, b)| a * b).sum())
+        .collect();
+    let mut by_position: Vec<usize> = (0..machine.count).collect();
+    by_position.sort_by(|&a, &b| projection[a].total_cmp(&projection[b]).then(a.cmp(&b)));
+    let mut order = vec![0; machine.count];
+    for (rank, &state) in by_position.iter().enumerate() {
+        order[state] = rank;
+    }
+    Some(order)
+}
+
+fn norm2(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum()
+}
+
+/// Largest transition table printed for a machine with no short formulas.
+const MAX_TABLE_ROWS: u128 = 1024;
 
 /// Machines up to this many states are tried under every numbering of their states.
 const MAX_PERMUTED_STATES: usize = 4;
@@ -218,7 +317,10 @@ fn permutations(n: usize) -> Vec<Vec<usize>> {
         let Some(i) = (1..n).rev().find(|&i| current[i - 1] < current[i]) else {
             return all;
         };
-        let j = (i..n).rev().find(|&j| current[j] > current[i - 1]).unwrap_or(i);
+        let j = (i..n)
+            .rev()
+            .find(|&j| current[j] > current[i - 1])
+            .unwrap_or(i);
         current.swap(i - 1, j);
         current[i..].reverse();
     }
@@ -250,6 +352,20 @@ fn labellings(machine: &Machine, trace: &Trace) -> Vec<Vec<Vec<i64>>> {
         }
     }
     let mut labellings = vec![visit_order];
+    // Counters: states in order along the main direction of their hidden states, the initial
+    // state at zero, in both senses.
+    if let Some(order) = principal_order(machine, trace) {
+        let initial = order[machine.initial()] as i64;
+        for sense in [1, -1] {
+            labellings.push(
+                machine
+                    .state_of
+                    .iter()
+                    .map(|&s| code(known(s).map(|s| sense * (order[s] as i64 - initial))))
+                    .collect(),
+            );
+        }
+    }
     // Small machines: every numbering (the right one turns `(2 * r + x) % 3` from noise into a
     // remainder), the identity first.
     if machine.count <= MAX_PERMUTED_STATES {
@@ -266,7 +382,8 @@ fn labellings(machine: &Machine, trace: &Trace) -> Vec<Vec<Vec<i64>>> {
     if consistent {
         // The initial state may never be entered; give it a label no other state has.
         let mut labels: Vec<i64> = Vec::with_capacity(machine.count);
-        let mut used: std::collections::BTreeSet<i64> = entry_output.iter().flatten().copied().collect();
+        let mut used: std::collections::BTreeSet<i64> =
+            entry_output.iter().flatten().copied().collect();
         let mut distinct = used.len() == entry_output.iter().flatten().count();
         for label in &entry_output {
             match label {

@@ -21,7 +21,10 @@ use super::trace::{Trace, TraceStep};
 pub enum Fit {
     Linear(LinearFit),
     /// An enumerated formula over `width` columns.
-    Formula { formula: Formula, width: usize },
+    Formula {
+        formula: Formula,
+        width: usize,
+    },
 }
 
 impl Fit {
@@ -71,7 +74,11 @@ fn linear_expr(fit: &LinearFit, columns: &[(VarId, Type)]) -> Expr {
             None if negative => Expr::Unary(crate::program::UnaryOp::Neg, Box::new(magnitude)),
             None => magnitude,
             Some(left) => Expr::Binary(
-                if negative { BinaryOp::Sub } else { BinaryOp::Add },
+                if negative {
+                    BinaryOp::Sub
+                } else {
+                    BinaryOp::Add
+                },
                 Box::new(left),
                 Box::new(magnitude),
             ),
@@ -94,7 +101,11 @@ fn linear_expr(fit: &LinearFit, columns: &[(VarId, Type)]) -> Expr {
     }
     let c = fit.constant;
     if c != 0 || expr.is_none() {
-        let lit = Expr::Lit(Literal::Int(if expr.is_some() { c.unsigned_abs() as i64 } else { c }));
+        let lit = Expr::Lit(Literal::Int(if expr.is_some() {
+            c.unsigned_abs() as i64
+        } else {
+            c
+        }));
         if expr.is_some() {
             push(&mut expr, lit, c < 0);
         } else {
@@ -111,9 +122,11 @@ pub fn expr_size(e: &Expr) -> usize {
         Expr::Unary(_, a) => 1 + expr_size(a),
         Expr::Binary(_, a, b) => 1 + expr_size(a) + expr_size(b),
         Expr::Call(_, args) => 1 + args.iter().map(expr_size).sum::<usize>(),
-        Expr::Select { cond, then, otherwise } => {
-            1 + expr_size(cond) + expr_size(then) + expr_size(otherwise)
-        }
+        Expr::Select {
+            cond,
+            then,
+            otherwise,
+        } => 1 + expr_size(cond) + expr_size(then) + expr_size(otherwise),
         Expr::Lookup { index, .. } => 1 + expr_size(index),
     }
 }
@@ -128,7 +141,11 @@ fn collect_vars(e: &Expr, out: &mut Vec<usize>) {
             collect_vars(b, out);
         }
         Expr::Call(_, args) => args.iter().for_each(|a| collect_vars(a, out)),
-        Expr::Select { cond, then, otherwise } => {
+        Expr::Select {
+            cond,
+            then,
+            otherwise,
+        } => {
             collect_vars(cond, out);
             collect_vars(then, out);
             collect_vars(otherwise, out);

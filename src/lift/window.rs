@@ -48,7 +48,10 @@ impl std::fmt::Display for NotWindow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             NotWindow::TooLong(lag) => {
-                write!(f, "the output reads the input {lag} steps back (no short window)")
+                write!(
+                    f,
+                    "the output reads the input {lag} steps back (no short window)"
+                )
             }
             NotWindow::NothingToMeasure => write!(f, "no window could be measured"),
         }

@@ -269,6 +269,28 @@ impl ExampleLayout {
         }
     }
 
+    /// The layout in which `program` takes its inputs: a sequence program that declares its step
+    /// inputs `Int` (a lifted program) takes integers even when the network takes floats.
+    pub fn for_program(&self, program: &Program) -> Self {
+        match (self, &program.signature) {
+            (
+                ExampleLayout::Sequence {
+                    length, input_dim, ..
+                },
+                Signature::Sequence { step_inputs, .. },
+            ) if !step_inputs.is_empty()
+                && step_inputs.iter().all(|&v| program.var(v).ty == Type::Int) =>
+            {
+                ExampleLayout::Sequence {
+                    length: *length,
+                    input_dim: *input_dim,
+                    dtype: DType::I64,
+                }
+            }
+            _ => self.clone(),
+        }
+    }
+
     /// Feature count of each input (pointwise) or of each step (sequence).
     pub fn feature_counts(&self) -> Vec<usize> {
         match self {
@@ -447,7 +469,11 @@ fn scalar_value(s: &Scalar) -> f64 {
 ///
 /// A value goes in as the type the program declares for its variable (a lifted program takes
 /// integer steps even when the network takes floats), else as the network's element type.
-fn program_arguments(program: &Program, layout: &ExampleLayout, example: &[f64]) -> Vec<Vec<Scalar>> {
+fn program_arguments(
+    program: &Program,
+    layout: &ExampleLayout,
+    example: &[f64],
+) -> Vec<Vec<Scalar>> {
     let declared: Vec<Type> = match &program.signature {
         Signature::Sequence { step_inputs, .. } => {
             step_inputs.iter().map(|&v| program.var(v).ty).collect()
