@@ -475,6 +475,9 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
     })
 }
 
+/// A lifted program that passed verification, with its verification and rewrite report.
+type LiftedProgram = (Program, Agreement, rewrite::Report);
+
 /// Lifts a sequence model and judges the result against the (rounded) reference: the lifted
 /// program and its verification when it agrees everywhere, and the report either way.
 fn try_lift(
@@ -484,7 +487,7 @@ fn try_lift(
     examples: &verify::Examples,
     reference: &verify::Reference,
     options: &Options,
-) -> Result<(Option<(Program, Agreement, rewrite::Report)>, LiftReport), CompileError> {
+) -> Result<(Option<LiftedProgram>, LiftReport), CompileError> {
     let lifted = lift::lift_sequence(model, ranges, &options.lift_options)
         .map_err(|cause| CompileError::Lift(cause.message))?;
     let mut lifted = match lifted {

@@ -177,6 +177,9 @@ pub(crate) fn cluster_states(
     Some((cluster_of, leaders.len()))
 }
 
+/// An observed transition seen from its source: input, target, output.
+type Edge<'a> = (&'a Vec<i64>, usize, &'a Vec<i64>);
+
 type Transitions = BTreeMap<(usize, Vec<i64>), (usize, Vec<i64>)>;
 
 /// The observed transitions between clusters, or `None` when one (cluster, input) pair leads to
@@ -216,15 +219,14 @@ pub fn round_output(y: f64) -> i64 {
 /// Moore minimisation of a Mealy machine on its observed transitions: states stay apart when some
 /// observed input gives them different outputs or leads to states already apart.
 fn minimise(cluster_of: &[usize], clusters: usize, transitions: &Transitions) -> Machine {
-    let mut by_state: Vec<Vec<(&Vec<i64>, usize, &Vec<i64>)>> = vec![Vec::new(); clusters];
+    let mut by_state: Vec<Vec<Edge<'_>>> = vec![Vec::new(); clusters];
     for ((from, input), (to, output)) in transitions {
         by_state[*from].push((input, *to, output));
     }
     let mut block = vec![0usize; clusters];
     let mut count = 1;
     loop {
-        let mut signatures: BTreeMap<(usize, Vec<(&Vec<i64>, usize, &Vec<i64>)>), usize> =
-            BTreeMap::new();
+        let mut signatures: BTreeMap<(usize, Vec<Edge<'_>>), usize> = BTreeMap::new();
         let mut next_block = vec![0usize; clusters];
         for state in 0..clusters {
             let signature: Vec<_> = by_state[state]

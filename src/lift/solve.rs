@@ -207,13 +207,13 @@ pub fn solve(
         .map(|i| format!("s{i}"))
         .chain((0..d).map(|j| format!("x{j}")))
         .collect();
-    let mut updates = Vec::with_capacity(r);
-    for i in 0..r {
-        let target: Vec<i64> = usable.iter().map(|s| codes[s.after][i]).collect();
-        let fit = fit_table(&before_names, &before_rows, &target, options)
-            .map_err(|why| Unsolved(format!("state coordinate {i}: {why}")))?;
-        updates.push(fit);
-    }
+    let updates = (0..r)
+        .map(|i| {
+            let target: Vec<i64> = usable.iter().map(|s| codes[s.after][i]).collect();
+            fit_table(&before_names, &before_rows, &target, options)
+                .map_err(|why| Unsolved(format!("state coordinate {i}: {why}")))
+        })
+        .collect::<Result<Vec<Fit>, Unsolved>>()?;
     let after_rows: Vec<Vec<i64>> = usable.iter().map(|s| codes[s.after].clone()).collect();
     let after_names: Vec<String> = (0..r).map(|i| format!("s{i}")).collect();
     let mut outputs = Vec::with_capacity(trace.output_dim);
