@@ -96,7 +96,7 @@ pub struct Options {
     /// lowering alone).
     pub lift: bool,
     pub lift_options: LiftOptions,
-    /// Limits of the readability rewrite (equality saturation) run on every program.
+    /// Limits of the readability rewrite (equality saturation) run on lifted programs.
     pub rewrite: rewrite::Options,
 }
 
@@ -223,7 +223,8 @@ pub struct Report {
     pub readout: Readout,
     /// What lifting found (sequence models read by rounding).
     pub lift: Option<LiftReport>,
-    /// What the readability rewrite did to the program that was written.
+    /// What the readability rewrite did to the program that was written (lifted programs only:
+    /// the faithful lowering is already in the form its arithmetic needs).
     pub rewrite: Option<rewrite::Report>,
     /// Milliseconds spent per stage, in pipeline order.
     pub timings_ms: BTreeMap<String, f64>,
@@ -388,10 +389,6 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
     }
     program_verify::verify(&program)?;
     timer.lap("lower");
-    let (rewritten, mut rewrite_report) = rewrite::simplify_program(&program, &options.rewrite);
-    program = rewritten;
-    program_verify::verify(&program)?;
-    timer.lap("rewrite");
 
     if let (Some(examples), Some(reference)) = (&examples, &reference) {
         let mut verification = None;
@@ -403,7 +400,7 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
             if let Some((lifted_program, lifted_verification, lifted_rewrite)) = lifted {
                 program = lifted_program;
                 verification = Some(lifted_verification);
-                rewrite_report = lifted_rewrite;
+                report.rewrite = Some(lifted_rewrite);
             }
             report.lift = Some(lift_report);
             timer.lap("lift");
@@ -420,7 +417,6 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         };
         report.verification = Some(verification);
     }
-    report.rewrite = Some(rewrite_report);
     report.program = Some(ProgramSize {
         statements: count_statements(&program),
         expression_nodes: count_expression_nodes(&program),

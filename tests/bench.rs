@@ -112,7 +112,18 @@ fn harness_trains_caches_converts_and_scores() {
     assert_eq!(json["totals"]["solved"], 3);
     let text = table::render(&first);
     assert!(text.contains("solved 3 of 3 tasks"), "{text}");
-    assert_eq!(text.lines().filter(|l| l.ends_with("yes")).count(), 3);
+    // The last two columns: solved, and how the program was lifted.
+    let solved_and_lifted = text
+        .lines()
+        .filter(|l| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            cells.len() > 2
+                && cells[cells.len() - 2] == "yes"
+                && ["lattice", "window", "finite", "table"].contains(&cells[cells.len() - 1])
+        })
+        .count();
+    assert_eq!(solved_and_lifted, 3, "{text}");
+    assert_eq!(json["totals"]["lifted_solved"], 3);
 
     // The second run reuses the cache: the same networks, the training facts from the records.
     // A model without its record is still used; only its training facts are unknown.

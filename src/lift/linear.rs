@@ -29,10 +29,33 @@ impl LinearFit {
 /// Fits `target` from `rows` (all of equal width); `None` when no integer linear function
 /// reproduces every row.
 pub fn fit_integer_linear(rows: &[Vec<i64>], target: &[i64]) -> Option<LinearFit> {
-    let width = rows.first().map_or(0, Vec::len);
+    let full_width = rows.first().map_or(0, Vec::len);
     if rows.is_empty() || rows.len() != target.len() {
         return None;
     }
+    // A constant column is the constant term in disguise: leave it out, or least squares would
+    // share the constant between the two and neither part would round right.
+    let varying: Vec<usize> = (0..full_width)
+        .filter(|&c| rows.iter().any(|r| r[c] != rows[0][c]))
+        .collect();
+    let reduced: Vec<Vec<i64>> = rows
+        .iter()
+        .map(|r| varying.iter().map(|&c| r[c]).collect())
+        .collect();
+    let fit = fit_varying(&reduced, target)?;
+    let mut coefficients = vec![0; full_width];
+    for (&c, &a) in varying.iter().zip(&fit.coefficients) {
+        coefficients[c] = a;
+    }
+    Some(LinearFit {
+        coefficients,
+        constant: fit.constant,
+    })
+}
+
+/// [`fit_integer_linear`] on columns that all vary.
+fn fit_varying(rows: &[Vec<i64>], target: &[i64]) -> Option<LinearFit> {
+    let width = rows.first().map_or(0, Vec::len);
     // Normal equations over the columns and a constant column.
     let n = width + 1;
     let mut gram = vec![0.0; n * n];
