@@ -406,3 +406,20 @@ fn an_inexact_network_is_written_only_when_asked() {
     assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
     assert_eq!(listing(dir.path()), ["prev3.json", "prev3.onnx"]);
 }
+
+/// The README's first command: the bundled PyTorch export, read by rounding, comes out as the
+/// algorithm; `--faithful` writes the arithmetic instead.
+#[test]
+fn readme_example_lifts_to_the_algorithm() {
+    let model = "tests/fixtures/pytorch/pt_sum_last2_unrolled.onnx";
+    let out = nn2py(&[model, "--domain", "0..100", "--readout", "round"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let python = stdout(&out);
+    assert!(python.contains("        y = prev + x\n        prev = x\n"), "{python}");
+
+    let out = nn2py(&[model, "--domain", "0..100", "--readout", "round", "--faithful"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let python = stdout(&out);
+    assert!(!python.contains("prev"), "{python}");
+    assert!(python.contains("round("), "{python}");
+}
