@@ -135,14 +135,17 @@ pub fn lift_sequence(
     let mut candidates: Vec<(Solution, Coding)> = Vec::new();
     let mut table_machine: Option<Machine> = None;
     match find_lattice(model, &trace, &sequences, &bounds, &options.lattice)? {
-        Ok(lattice) => match solve(&trace, &lattice.codes, &options.regress) {
-            Ok(solution) => candidates.push((solution, Coding::Lattice)),
+        Ok(lattice) => match solve(&trace, &lattice.codes, Some(&options.regress)) {
+            Ok(solution) => {
+                let solution = rebase_plane(&trace, &lattice.codes, solution);
+                candidates.push((solution, Coding::Lattice));
+            }
             Err(why) => report.notes.push(format!("lattice: {}", why.0)),
         },
         Err(why) => report.notes.push(format!("lattice: {why}")),
     }
     match find_window(model, &trace, &sequences, &bounds, &options.window)? {
-        Ok(codes) => match solve(&trace, &codes, &options.regress) {
+        Ok(codes) => match solve(&trace, &codes, Some(&options.regress)) {
             Ok(solution) => candidates.push((solution, Coding::Window)),
             Err(why) => report.notes.push(format!("window: {}", why.0)),
         },
@@ -165,7 +168,7 @@ pub fn lift_sequence(
             let mut found = false;
             let mut last = String::new();
             for codes in labellings(&machine, &trace) {
-                match solve(&trace, &codes, &options.regress) {
+                match solve(&trace, &codes, Some(&options.regress)) {
                     Ok(solution) => {
                         candidates.push((solution, Coding::Finite));
                         found = true;
@@ -299,6 +302,43 @@ fn principal_order(machine: &Machine, trace: &Trace) -> Option<Vec<usize>> {
 
 fn norm2(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum()
+}
+
+/// A two-coordinate lattice read in the basis that gives the smallest linear program: the measured
+/// responses span the lattice but need not be the basis a person would pick (for `v += x; p += v`
+/// they are `(1, 1)` and `(1, 2)`, not `v` and `p`). Every unimodular change of basis with entries
+/// in {-1, 0, 1} is tried with linear fits only; the original solution stays unless one is
+/// strictly smaller.
+fn rebase_plane(trace: &Trace, codes: &[Vec<i64>], solution: Solution) -> Solution {
+    if codes.first().map_or(0, Vec::len) != 2 {
+        return solution;
+    }
+    let mut best = solution;
+    let entries = [0i64, 1, -1];
+    for a in entries {
+        for b in entries {
+            for c in entries {
+                for d in entries {
+                    if (a * d - b * c).abs() != 1 || (a, b, c, d) == (1, 0, 0, 1) {
+                        continue;
+                    }
+                    let changed: Vec<Vec<i64>> = codes
+                        .iter()
+                        .map(|z| match z.as_slice() {
+                            [z0, z1] => vec![a * z0 + b * z1, c * z0 + d * z1],
+                            other => other.to_vec(),
+                        })
+                        .collect();
+                    if let Ok(candidate) = solve(trace, &changed, None) {
+                        if candidate.size < best.size {
+                            best = candidate;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    best
 }
 
 /// Largest transition table printed for a machine with no short formulas.

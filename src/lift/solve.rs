@@ -183,10 +183,13 @@ pub struct Unsolved(pub String);
 
 /// Fits every update and output of the machine whose coordinates are `codes` (one vector per
 /// traced state) on the trace.
+///
+/// `options` bounds the enumerative search; `None` fits integer linear formulas only (cheap, for
+/// comparing many codings of one state).
 pub fn solve(
     trace: &Trace,
     codes: &[Vec<i64>],
-    options: &regress::Options,
+    options: Option<&regress::Options>,
 ) -> Result<Solution, Unsolved> {
     let r = codes.first().map_or(0, Vec::len);
     let d = trace.input_dim;
@@ -269,7 +272,7 @@ fn fit_table(
     names: &[String],
     rows: &[Vec<i64>],
     target: &[i64],
-    options: &regress::Options,
+    options: Option<&regress::Options>,
 ) -> Result<Fit, String> {
     // Distinct rows only: the trace repeats them many times.
     let mut table: BTreeMap<&[i64], i64> = BTreeMap::new();
@@ -300,9 +303,9 @@ fn fit_table(
         target: distinct_target,
         target_ty: Type::Int,
     };
-    let enumerated = match regress::regress(&problem, options) {
-        Outcome::Found(formula) => Some(Fit::Formula { formula, width }),
-        Outcome::NotFound { .. } => None,
+    let enumerated = match options.map(|o| regress::regress(&problem, o)) {
+        Some(Outcome::Found(formula)) => Some(Fit::Formula { formula, width }),
+        Some(Outcome::NotFound { .. }) | None => None,
     };
     match (linear, enumerated) {
         (Some(l), Some(e)) => Ok(if e.size() < l.size() { e } else { l }),
