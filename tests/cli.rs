@@ -415,9 +415,19 @@ fn readme_example_lifts_to_the_algorithm() {
     let out = nn2py(&[model, "--domain", "0..100", "--readout", "round"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let python = stdout(&out);
-    assert!(python.contains("        y = prev + x\n        prev = x\n"), "{python}");
+    assert!(
+        python.contains("        y = prev + x\n        prev = x\n"),
+        "{python}"
+    );
 
-    let out = nn2py(&[model, "--domain", "0..100", "--readout", "round", "--faithful"]);
+    let out = nn2py(&[
+        model,
+        "--domain",
+        "0..100",
+        "--readout",
+        "round",
+        "--faithful",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let python = stdout(&out);
     assert!(!python.contains("prev"), "{python}");
