@@ -44,6 +44,8 @@ use window::{find_window, WindowOptions};
 pub struct LiftOptions {
     /// Number of sequences traced (all of them when the domain is smaller).
     pub sequences: usize,
+    /// Most cell steps traced: long sequences get fewer sequences.
+    pub max_trace_steps: usize,
     /// Seed of the traced sequences; distinct from the verifier's, so that fitting and judging use
     /// different inputs when the domain is sampled.
     pub seed: u64,
@@ -58,6 +60,7 @@ impl Default for LiftOptions {
     fn default() -> Self {
         LiftOptions {
             sequences: 2000,
+            max_trace_steps: 40_000,
             seed: 0x6c69_6674,
             finite: FiniteOptions::default(),
             behaviour: BehaviourOptions::default(),
@@ -192,9 +195,8 @@ pub fn lift_sequence(
         if let Some(machine) = table_machine {
             let rows = bounds
                 .iter()
-                .map(|&(lo, hi)| (hi - lo + 1) as u128)
-                .product::<u128>()
-                * machine.count as u128;
+                .map(|&(lo, hi)| (hi as i128 - lo as i128 + 1) as u128)
+                .fold(machine.count as u128, u128::saturating_mul);
             if rows <= MAX_TABLE_ROWS {
                 let program = build_table_program(&machine, &bounds, model.output_dim, direction);
                 report.coding = Some("table".to_string());
@@ -228,10 +230,14 @@ fn draw_sequences(model: &SequenceModel, ranges: &[Range], options: &LiftOptions
     let per_step: Vec<Range> = (0..model.length)
         .flat_map(|_| ranges.iter().cloned())
         .collect();
+    let count = options
+        .sequences
+        .min(options.max_trace_steps / model.length.max(1))
+        .max(1);
     let verify_options = VerifyOptions {
-        samples: options.sequences,
+        samples: count,
         seed: options.seed,
-        exhaustive_limit: options.sequences as u128,
+        exhaustive_limit: count as u128,
         ..VerifyOptions::default()
     };
     draw_examples(&per_step, &verify_options)

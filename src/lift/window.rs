@@ -83,8 +83,9 @@ pub fn find_window(
             .map(|&y| round_output(y))
             .collect()
     };
+    // Lags past `max_held + 1` need not be measured: reading that far is already too long.
     let mut deepest_read = 0;
-    for lag in 0..length {
+    for lag in 0..length.min(options.max_held + 2) {
         let position = match model.cell.direction {
             crate::network::TimeDirection::Forward => length - 1 - lag,
             crate::network::TimeDirection::Reverse => lag,
