@@ -143,8 +143,6 @@ pub enum CompileError {
     RollingChanged(Box<Agreement>),
     #[error(transparent)]
     Lower(#[from] LowerError),
-    #[error("lifting failed while running the network: {0}")]
-    Lift(String),
     #[error(transparent)]
     Program(#[from] ProgramVerifyError),
     #[error(transparent)]
@@ -177,7 +175,6 @@ impl Diagnose for CompileError {
             | CompileError::Reference(_)
             | CompileError::RollingChanged(_)
             | CompileError::Lower(_)
-            | CompileError::Lift(_)
             | CompileError::Program(_)
             | CompileError::Python(_)
             | CompileError::PythonRun(_)
@@ -484,11 +481,24 @@ fn try_lift(
     reference: &verify::Reference,
     options: &Options,
 ) -> Result<(Option<LiftedProgram>, LiftReport), CompileError> {
-    let lifted = lift::lift_sequence(model, ranges, &options.lift_options)
-        .map_err(|cause| CompileError::Lift(cause.message))?;
-    let mut lifted = match lifted {
-        Ok(lifted) => lifted,
-        Err(report) => return Ok((None, report)),
+    let mut lifted = match lift::lift_sequence(model, ranges, &options.lift_options) {
+        Ok(Ok(lifted)) => lifted,
+        Ok(Err(report)) => return Ok((None, report)),
+        // Lifting runs the network from states and inputs the reference never saw; when the
+        // network cannot run there, lifting is abandoned, not the compilation.
+        Err(cause) => {
+            let report = LiftReport {
+                lifted: false,
+                coding: None,
+                state_variables: 0,
+                formula_nodes: 0,
+                notes: vec![format!(
+                    "lifting stopped: the network failed while being probed: {}",
+                    cause.message
+                )],
+            };
+            return Ok((None, report));
+        }
     };
     let (rewritten, rewrite_report) = rewrite::simplify_program(&lifted.program, &options.rewrite);
     lifted.program = rewritten;
