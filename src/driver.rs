@@ -719,26 +719,17 @@ fn count_statements(program: &Program) -> usize {
 }
 
 fn count_expression_nodes(program: &Program) -> usize {
-    use crate::program::{Expr, Stmt};
-    fn count(e: &Expr) -> usize {
-        match e {
-            Expr::Lit(_) | Expr::Var(_) => 1,
-            Expr::Unary(_, a) => 1 + count(a),
-            Expr::Binary(_, a, b) => 1 + count(a) + count(b),
-            Expr::Call(_, args) => 1 + args.iter().map(count).sum::<usize>(),
-            Expr::Select {
-                cond,
-                then,
-                otherwise,
-            } => 1 + count(cond) + count(then) + count(otherwise),
-            Expr::Lookup { index, .. } => 1 + count(index),
-        }
-    }
+    use crate::program::Stmt;
     let stmts = program.init.iter().chain(&program.body);
     let in_stmts: usize = stmts
         .map(|s| match s {
-            Stmt::Assign { values, .. } => values.iter().map(count).sum::<usize>(),
+            Stmt::Assign { values, .. } => values.iter().map(|v| v.node_count()).sum::<usize>(),
         })
         .sum();
-    in_stmts + program.outputs.iter().map(count).sum::<usize>()
+    in_stmts
+        + program
+            .outputs
+            .iter()
+            .map(|o| o.node_count())
+            .sum::<usize>()
 }

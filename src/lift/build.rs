@@ -25,14 +25,8 @@ pub enum Coding {
     Table,
 }
 
-/// Builds the sequence program of a solved machine with `input_dim` integer inputs per step.
-pub fn build_program(
-    solution: &Solution,
-    input_dim: usize,
-    direction: LoopDirection,
-    coding: Coding,
-) -> Program {
-    let r = solution.kept.len();
+/// An empty sequence program with `input_dim` integer step inputs (`x`, or `x0`, `x1`, ...).
+fn sequence_skeleton(input_dim: usize, direction: LoopDirection) -> (Program, Vec<VarId>) {
     let mut program = Program {
         vars: Vec::new(),
         tables: Vec::new(),
@@ -54,6 +48,18 @@ pub fn build_program(
             program.add_var(name, Type::Int, VarKind::Input)
         })
         .collect();
+    (program, inputs)
+}
+
+/// Builds the sequence program of a solved machine with `input_dim` integer inputs per step.
+pub fn build_program(
+    solution: &Solution,
+    input_dim: usize,
+    direction: LoopDirection,
+    coding: Coding,
+) -> Program {
+    let r = solution.kept.len();
+    let (mut program, inputs) = sequence_skeleton(input_dim, direction);
     let names = role_names(solution, input_dim, coding);
     let states: Vec<VarId> = names
         .iter()
@@ -230,28 +236,8 @@ pub fn build_table_program(
     output_dim: usize,
     direction: LoopDirection,
 ) -> Program {
-    let mut program = Program {
-        vars: Vec::new(),
-        tables: Vec::new(),
-        signature: Signature::Sequence {
-            step_inputs: Vec::new(),
-            direction,
-        },
-        init: Vec::new(),
-        body: Vec::new(),
-        outputs: Vec::new(),
-    };
     let input_dim = ranges.len();
-    let inputs: Vec<VarId> = (0..input_dim)
-        .map(|j| {
-            let name = if input_dim == 1 {
-                "x".to_string()
-            } else {
-                format!("x{j}")
-            };
-            program.add_var(name, Type::Int, VarKind::Input)
-        })
-        .collect();
+    let (mut program, inputs) = sequence_skeleton(input_dim, direction);
     let state = program.add_var("state", Type::Int, VarKind::State);
     let sizes: Vec<i64> = ranges.iter().map(|&(lo, hi)| hi - lo + 1).collect();
     let per_state: i64 = sizes.iter().product();

@@ -94,7 +94,7 @@ pub fn find_lattice(
     }
     // The origin input: zero where the domain has it (so that "before the start" and "zero"
     // coincide, as for a network started from a zero state), else the bound nearest zero.
-    let lows: Vec<i64> = ranges.iter().map(|&(lo, hi)| 0.clamp(lo, hi)).collect();
+    let lows = super::origin_inputs(ranges);
     // c_p: the states along a sequence of origin inputs.
     let low_sequence: Vec<i64> = (0..length).flat_map(|_| lows.iter().copied()).collect();
     let low_trace = trace_sequences(model, std::slice::from_ref(&low_sequence))?;

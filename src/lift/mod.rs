@@ -358,6 +358,12 @@ fn rebase_plane(trace: &Trace, codes: &[Vec<i64>], solution: Solution) -> Soluti
 /// Steps of the trace on which the bases of a two-coordinate lattice are compared.
 const REBASE_SAMPLE_STEPS: usize = 1000;
 
+/// The input that stands for "nothing yet": zero where the domain has it, else the bound nearest
+/// zero, per feature.
+pub(crate) fn origin_inputs(ranges: &[(i64, i64)]) -> Vec<i64> {
+    ranges.iter().map(|&(lo, hi)| 0.clamp(lo, hi)).collect()
+}
+
 /// Largest transition table printed for a machine with no short formulas.
 const MAX_TABLE_ROWS: u128 = 1024;
 

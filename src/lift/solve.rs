@@ -41,7 +41,7 @@ impl Fit {
         let columns: Vec<(VarId, Type)> = (0..self.width())
             .map(|i| (VarId(i as u32), Type::Int))
             .collect();
-        expr_size(&self.to_expr(&columns))
+        self.to_expr(&columns).node_count()
     }
 
     /// The columns the fit reads.
@@ -113,22 +113,6 @@ fn linear_expr(fit: &LinearFit, columns: &[(VarId, Type)]) -> Expr {
         }
     }
     expr.unwrap_or(Expr::Lit(Literal::Int(0)))
-}
-
-/// Number of nodes of an expression.
-pub fn expr_size(e: &Expr) -> usize {
-    match e {
-        Expr::Lit(_) | Expr::Var(_) => 1,
-        Expr::Unary(_, a) => 1 + expr_size(a),
-        Expr::Binary(_, a, b) => 1 + expr_size(a) + expr_size(b),
-        Expr::Call(_, args) => 1 + args.iter().map(expr_size).sum::<usize>(),
-        Expr::Select {
-            cond,
-            then,
-            otherwise,
-        } => 1 + expr_size(cond) + expr_size(then) + expr_size(otherwise),
-        Expr::Lookup { index, .. } => 1 + expr_size(index),
-    }
 }
 
 fn collect_vars(e: &Expr, out: &mut Vec<usize>) {

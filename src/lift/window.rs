@@ -118,7 +118,7 @@ pub fn find_window(
     if held + 1 >= length || held > options.max_held {
         return Ok(Err(NotWindow::TooLong(deepest_read)));
     }
-    let origin: Vec<i64> = ranges.iter().map(|&(lo, hi)| 0.clamp(lo, hi)).collect();
+    let origin = super::origin_inputs(ranges);
     let mut codes = vec![Vec::new(); trace.states.len()];
     codes[0] = (0..held).flat_map(|_| origin.iter().copied()).collect();
     let mut history: Vec<&[i64]> = Vec::new();

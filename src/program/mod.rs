@@ -188,6 +188,24 @@ pub enum Expr {
     },
 }
 
+impl Expr {
+    /// Number of nodes of the expression tree (literals and variables count one each).
+    pub fn node_count(&self) -> usize {
+        match self {
+            Expr::Lit(_) | Expr::Var(_) => 1,
+            Expr::Unary(_, a) => 1 + a.node_count(),
+            Expr::Binary(_, a, b) => 1 + a.node_count() + b.node_count(),
+            Expr::Call(_, args) => 1 + args.iter().map(Expr::node_count).sum::<usize>(),
+            Expr::Select {
+                cond,
+                then,
+                otherwise,
+            } => 1 + cond.node_count() + then.node_count() + otherwise.node_count(),
+            Expr::Lookup { index, .. } => 1 + index.node_count(),
+        }
+    }
+}
+
 /// A statement.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stmt {

@@ -91,22 +91,6 @@ pub fn scalar_type(dtype: DType) -> Type {
     }
 }
 
-/// Number of tree nodes in an expression.
-pub fn expr_size(expr: &Expr) -> usize {
-    match expr {
-        Expr::Lit(_) | Expr::Var(_) => 1,
-        Expr::Unary(_, a) => 1 + expr_size(a),
-        Expr::Binary(_, a, b) => 1 + expr_size(a) + expr_size(b),
-        Expr::Call(_, args) => 1 + args.iter().map(expr_size).sum::<usize>(),
-        Expr::Select {
-            cond,
-            then,
-            otherwise,
-        } => 1 + expr_size(cond) + expr_size(then) + expr_size(otherwise),
-        Expr::Lookup { index, .. } => 1 + expr_size(index),
-    }
-}
-
 /// True for a literal or a variable: an expression that costs nothing to repeat.
 pub fn is_atomic(expr: &Expr) -> bool {
     matches!(expr, Expr::Lit(_) | Expr::Var(_))
@@ -195,7 +179,7 @@ impl<'a> Emitter<'a> {
 
     /// `expr` itself while it has at most [`INLINE_LIMIT`] nodes, else a fresh local holding it.
     pub fn limit(&mut self, hint: &str, ty: Type, expr: Expr) -> Expr {
-        if expr_size(&expr) <= INLINE_LIMIT {
+        if expr.node_count() <= INLINE_LIMIT {
             expr
         } else {
             self.local(hint, ty, expr)
