@@ -78,7 +78,6 @@ pub fn build_program(
             .chain(inputs.iter().map(|&v| (v, Type::Int)))
             .collect()
     };
-    let widths: Vec<usize> = solution.updates.iter().map(width_of).collect();
     let update_columns = |width: usize| -> Vec<(VarId, Type)> {
         // An update's columns are all original coordinates, then the inputs.
         let coords = width - input_dim;
@@ -101,17 +100,13 @@ pub fn build_program(
     let mut before_outputs = Vec::new();
     let mut after_outputs = Vec::new();
     for (k, (source, fit)) in solution.outputs.iter().enumerate() {
-        let name = if solution.outputs.len() == 1 {
-            "y".to_string()
-        } else {
-            format!("y{k}")
-        };
+        let name = output_name(k, solution.outputs.len());
         let var = program.add_var(name, Type::Int, VarKind::Local);
         let columns = match source {
-            OutputSource::BeforeUpdate => update_columns(width_of(fit)),
+            OutputSource::BeforeUpdate => update_columns(fit.width()),
             OutputSource::AfterUpdate => {
                 let mut columns = before_columns.clone();
-                columns.resize(width_of(fit), (VarId(u32::MAX), Type::Int));
+                columns.resize(fit.width(), (VarId(u32::MAX), Type::Int));
                 columns
             }
         };
@@ -132,8 +127,7 @@ pub fn build_program(
             values: solution
                 .updates
                 .iter()
-                .zip(&widths)
-                .map(|(fit, &w)| fit.to_expr(&update_columns(w)))
+                .map(|fit| fit.to_expr(&update_columns(fit.width())))
                 .collect(),
         });
     }
@@ -145,8 +139,13 @@ pub fn build_program(
     program
 }
 
-fn width_of(fit: &Fit) -> usize {
-    fit.width()
+/// The name of output `k` of `count`: `y` when there is one, else `y0`, `y1`, ...
+fn output_name(k: usize, count: usize) -> String {
+    if count == 1 {
+        "y".to_string()
+    } else {
+        format!("y{k}")
+    }
 }
 
 /// A name for every kept coordinate, from the shape of its update.
@@ -307,11 +306,7 @@ pub fn build_table_program(
         column,
     };
     for k in 0..output_dim {
-        let name = if output_dim == 1 {
-            "y".to_string()
-        } else {
-            format!("y{k}")
-        };
+        let name = output_name(k, output_dim);
         let y = program.add_var(name, Type::Int, VarKind::Local);
         program.body.push(Stmt::Assign {
             targets: vec![y],
