@@ -21,6 +21,7 @@ use crate::lower::faithful::{self, LowerError};
 use crate::network::text as network_text;
 use crate::network::verify::{self as network_verify, VerifyError as NetworkVerifyError};
 use crate::network::{Graph, Network, SequenceModel};
+use crate::normal::{self, NormalError, NormalReport};
 use crate::program::verify::{self as program_verify, VerifyError as ProgramVerifyError};
 use crate::program::Program;
 use crate::rewrite;
@@ -96,6 +97,9 @@ pub struct Options {
     /// lowering alone).
     pub lift: bool,
     pub lift_options: LiftOptions,
+    /// Whether to bring the network's weights to normal form (`normal`) before the faithful
+    /// lowering, when it is the program written.
+    pub normalise: bool,
     /// Limits of the readability rewrite (equality saturation) run on lifted programs.
     pub rewrite: rewrite::Options,
 }
@@ -113,6 +117,7 @@ impl Default for Options {
             readout: None,
             lift: true,
             lift_options: LiftOptions::default(),
+            normalise: true,
             rewrite: rewrite::Options::default(),
         }
     }
@@ -223,6 +228,9 @@ pub struct Report {
     /// What the readability rewrite did to the program that was written (lifted programs only:
     /// the faithful lowering is already in the form its arithmetic needs).
     pub rewrite: Option<rewrite::Report>,
+    /// What the numeric normal forms did to the network before the faithful lowering (when the
+    /// faithful program is the one written and a domain exists).
+    pub normal: Option<NormalReport>,
     /// Milliseconds spent per stage, in pipeline order.
     pub timings_ms: BTreeMap<String, f64>,
 }
@@ -364,6 +372,7 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         readout,
         lift: None,
         rewrite: None,
+        normal: None,
         timings_ms: BTreeMap::new(),
     };
     let reference = match (readout, raw_reference) {
@@ -380,40 +389,90 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         });
     }
 
-    let mut program = faithful::lower(&network)?;
-    if readout == Readout::Round {
-        round_outputs(&mut program);
+    // Lifting first: the faithful lowering is only needed when lifting does not give a program.
+    let mut lifted = None;
+    if let (
+        true,
+        Readout::Round,
+        Network::Sequence(model),
+        Some(ranges),
+        Some(examples),
+        Some(reference),
+    ) = (
+        options.lift,
+        readout,
+        &network,
+        &domain,
+        &examples,
+        &reference,
+    ) {
+        let (found, lift_report) = try_lift(model, ranges, &layout, examples, reference, options)?;
+        if let Some((lifted_program, lifted_verification, lifted_rewrite)) = found {
+            report.rewrite = Some(lifted_rewrite);
+            lifted = Some((lifted_program, lifted_verification));
+        }
+        report.lift = Some(lift_report);
+        timer.lap("lift");
     }
-    program_verify::verify(&program)?;
-    timer.lap("lower");
-
-    if let (Some(examples), Some(reference)) = (&examples, &reference) {
-        let mut verification = None;
-        if let (true, Readout::Round, Network::Sequence(model), Some(ranges)) =
-            (options.lift, readout, &network, &domain)
-        {
-            let (lifted, lift_report) =
-                try_lift(model, ranges, &layout, examples, reference, options)?;
-            if let Some((lifted_program, lifted_verification, lifted_rewrite)) = lifted {
-                program = lifted_program;
-                verification = Some(lifted_verification);
+    if let (true, None, Network::Pointwise(_), Some(examples), Some(reference)) =
+        (options.lift, &lifted, &network, &examples, &reference)
+    {
+        // Integer outputs on an enumerated domain: the network's function is a finite table.
+        if examples.exhaustive && reference.exact.iter().all(|&e| e) {
+            let (found, lift_report) =
+                try_lift_pointwise(&network, &layout, examples, reference, options);
+            if let Some((lifted_program, lifted_verification, lifted_rewrite)) = found {
                 report.rewrite = Some(lifted_rewrite);
+                lifted = Some((lifted_program, lifted_verification));
             }
             report.lift = Some(lift_report);
             timer.lap("lift");
         }
-        // The faithful program is checked only when it is the one written.
-        let verification = match verification {
-            Some(v) => v,
-            None => {
-                let v =
-                    verify::check_program(&program, &layout, examples, reference, &options.verify);
-                timer.lap("verify");
-                v
-            }
-        };
-        report.verification = Some(verification);
     }
+    let program = match lifted {
+        Some((program, verification)) => {
+            report.verification = Some(verification);
+            program
+        }
+        None => {
+            let lowered_network = match (&examples, &reference) {
+                (Some(examples), Some(reference)) if options.normalise => {
+                    let mut judge = |candidate: &Network| {
+                        same_behaviour(candidate, &layout, examples, reference, readout, options)
+                    };
+                    // A judge never fails (a candidate the interpreter refuses is rejected), so
+                    // normalisation always gives a network.
+                    let normalised = match normal::normalise(&network, &mut judge) {
+                        Ok((normalised, normal_report)) => {
+                            report.normal = Some(normal_report);
+                            normalised
+                        }
+                        Err(_) => network.clone(),
+                    };
+                    timer.lap("normal");
+                    normalised
+                }
+                _ => network.clone(),
+            };
+            let mut program = faithful::lower(&lowered_network)?;
+            if readout == Readout::Round {
+                round_outputs(&mut program);
+            }
+            program_verify::verify(&program)?;
+            timer.lap("lower");
+            if let (Some(examples), Some(reference)) = (&examples, &reference) {
+                report.verification = Some(verify::check_program(
+                    &program,
+                    &layout,
+                    examples,
+                    reference,
+                    &options.verify,
+                ));
+                timer.lap("verify");
+            }
+            program
+        }
+    };
     report.program = Some(ProgramSize {
         statements: count_statements(&program),
         expression_nodes: count_expression_nodes(&program),
@@ -466,6 +525,88 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         python: Some(python),
         report,
     })
+}
+
+/// Lifts a pointwise network with integer outputs on an enumerated domain to one formula per
+/// output (`lift::pointwise`), judged like a lifted sequence program. Never fails the
+/// compilation: every reason not to lift is a note.
+fn try_lift_pointwise(
+    network: &Network,
+    layout: &ExampleLayout,
+    examples: &verify::Examples,
+    reference: &verify::Reference,
+    options: &Options,
+) -> (Option<LiftedProgram>, LiftReport) {
+    let mut report = LiftReport {
+        lifted: false,
+        coding: None,
+        state_variables: 0,
+        formula_nodes: 0,
+        notes: Vec::new(),
+    };
+    let faithful = match faithful::lower(network) {
+        Ok(program) => program,
+        Err(e) => {
+            report.notes.push(format!("no signature to lift into: {e}"));
+            return (None, report);
+        }
+    };
+    let (program, nodes) = match lift::pointwise::lift_pointwise(
+        &faithful,
+        &examples.examples,
+        &reference.outputs,
+        &options.lift_options.regress,
+    ) {
+        Ok(found) => found,
+        Err(e) => {
+            report.notes.push(format!("formula: {e}"));
+            return (None, report);
+        }
+    };
+    let (program, rewrite_report) = rewrite::simplify_program(&program, &options.rewrite);
+    if let Err(e) = program_verify::verify(&program) {
+        report.notes.push(format!(
+            "the lifted program is malformed (a bug in nn2py): {e}"
+        ));
+        return (None, report);
+    }
+    let agreement = verify::check_program(&program, layout, examples, reference, &options.verify);
+    if !agreement.is_exact() {
+        report.notes.push(format!(
+            "the lifted program was not used: {}",
+            agreement.summary()
+        ));
+        return (None, report);
+    }
+    report.lifted = true;
+    report.coding = Some("formula".to_string());
+    report.formula_nodes = nodes;
+    (Some((program, agreement, rewrite_report)), report)
+}
+
+/// Whether a candidate network (a normal form of `network`) gives the reference outputs on every
+/// example: exactly after rounding under the rounding readout, within tolerance otherwise.
+fn same_behaviour(
+    candidate: &Network,
+    layout: &ExampleLayout,
+    examples: &verify::Examples,
+    reference: &verify::Reference,
+    readout: Readout,
+    options: &Options,
+) -> Result<bool, NormalError> {
+    // A candidate the interpreter cannot run is simply not the same network.
+    let Ok(outputs) = verify::reference_outputs(candidate, layout, examples) else {
+        return Ok(false);
+    };
+    let actual: Vec<Option<Vec<f64>>> = outputs
+        .outputs
+        .into_iter()
+        .map(|o| match readout {
+            Readout::Round => Some(o.iter().map(|v| v.round_ties_even()).collect()),
+            Readout::Raw => Some(o),
+        })
+        .collect();
+    Ok(verify::check_outputs(examples, reference, &actual, &options.verify).is_exact())
 }
 
 /// A lifted program that passed verification, with its verification and rewrite report.

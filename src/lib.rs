@@ -12,6 +12,7 @@ pub mod front;
 pub mod lift;
 pub mod lower;
 pub mod network;
+pub mod normal;
 pub mod program;
 pub mod rewrite;
 pub mod rng;

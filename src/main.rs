@@ -128,7 +128,7 @@ struct ConvertArgs {
     #[arg(long, value_enum)]
     readout: Option<ReadoutArg>,
 
-    /// Do not lift: write the network's arithmetic faithfully.
+    /// Do not lift and do not normalise the weights: write the network's arithmetic as it is.
     #[arg(long)]
     faithful: bool,
 
@@ -332,6 +332,7 @@ fn convert(cli: &ConvertArgs) -> Result<u8, Failure> {
             ReadoutArg::Round => Readout::Round,
         }),
         lift: !cli.faithful,
+        normalise: !cli.faithful,
         ..Options::default()
     };
     let bytes = read_model(model, options.limits.max_model_bytes)?;

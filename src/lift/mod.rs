@@ -18,6 +18,7 @@ pub mod build;
 pub mod finite;
 pub mod lattice;
 pub mod linear;
+pub mod pointwise;
 pub mod regress;
 pub mod solve;
 pub mod trace;

@@ -1,0 +1,148 @@
+//! Numeric normal forms on the network: rewrites of the weights that keep what the network
+//! computes, so that the faithful lowering of two equivalent networks reads the same, and reads
+//! simply.
+//!
+//! Passes, in order (one per file): [`prune`] dead and constant hidden units, [`merge`]
+//! duplicated units, [`canonical`] rescaling, sign and ordering of units, [`snap`] weights to
+//! small integers and simple fractions, then prune again (snapping can zero weights). The unit
+//! passes act on [`units::UnitLayer`]s (a dense layer, ReLU or tanh, and the dense layers that
+//! read it).
+//!
+//! **Invariant:** every pass's result is kept only when the judge accepts it: the driver's judge
+//! runs the candidate on the checked inputs and compares it with the original network (exactly
+//! on rounded outputs under the rounding readout, within the verification tolerance otherwise).
+//! A rejected pass leaves the network as it was and says so in the report.
+//!
+//! Not built: a change of basis of linear recurrences (real Jordan or Schur form). Lifting reads
+//! the state's coordinates from measured behaviour instead (see ARCHITECTURE.md).
+
+pub mod canonical;
+pub mod merge;
+pub mod prune;
+pub mod snap;
+pub mod units;
+
+use serde::Serialize;
+
+use crate::network::{Graph, Network};
+
+/// A judge failed to run a candidate (the interpreter refused it).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("running a normalised network failed: {0}")]
+pub struct NormalError(pub String);
+
+/// Decides whether a candidate network still does what the original does.
+pub type Judge<'a> = dyn FnMut(&Network) -> Result<bool, NormalError> + 'a;
+
+/// What one pass did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PassReport {
+    pub pass: &'static str,
+    /// Units removed or changed, or weights snapped.
+    pub changes: usize,
+    /// Whether the judge kept the result (passes that changed nothing are not judged).
+    pub accepted: bool,
+}
+
+/// What normalisation did to a network.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NormalReport {
+    /// Hidden units in unit layers before and after.
+    pub units_before: usize,
+    pub units_after: usize,
+    pub passes: Vec<PassReport>,
+}
+
+/// The graph whose weights the passes edit.
+fn graph_mut(network: &mut Network) -> &mut Graph {
+    match network {
+        Network::Pointwise(graph) => graph,
+        Network::Sequence(model) => &mut model.cell.step,
+    }
+}
+
+fn graph(network: &Network) -> &Graph {
+    match network {
+        Network::Pointwise(graph) => graph,
+        Network::Sequence(model) => &model.cell.step,
+    }
+}
+
+/// Hidden units in the network's unit layers.
+pub fn unit_count(network: &Network) -> usize {
+    units::find_layers(graph(network))
+        .iter()
+        .map(units::UnitLayer::len)
+        .sum()
+}
+
+/// Applies a unit-layer pass to every unit layer, one layer at a time (consecutive layers share
+/// a weight matrix, so each is read after the previous one was written).
+fn on_every_layer(network: &mut Network, pass: fn(&mut units::UnitLayer) -> usize) -> usize {
+    let mut changes = 0;
+    let mut index = 0;
+    loop {
+        let layers = units::find_layers(graph(network));
+        let Some(layer) = layers.get(index) else {
+            break;
+        };
+        let mut layer = layer.clone();
+        let changed = pass(&mut layer);
+        if changed > 0 {
+            units::write_layer(graph_mut(network), &layer);
+            changes += changed;
+        }
+        index += 1;
+    }
+    changes
+}
+
+/// Runs a unit-layer pass and keeps its result only if the judge accepts it.
+fn judged(
+    network: &mut Network,
+    name: &'static str,
+    pass: fn(&mut units::UnitLayer) -> usize,
+    judge: &mut Judge<'_>,
+) -> Result<PassReport, NormalError> {
+    let mut candidate = network.clone();
+    let changes = on_every_layer(&mut candidate, pass);
+    let accepted = changes > 0 && judge(&candidate)?;
+    if accepted {
+        *network = candidate;
+    }
+    Ok(PassReport {
+        pass: name,
+        changes,
+        accepted,
+    })
+}
+
+/// Brings `network` to its normal form, every pass judged by `judge`.
+pub fn normalise(
+    network: &Network,
+    judge: &mut Judge<'_>,
+) -> Result<(Network, NormalReport), NormalError> {
+    let mut current = network.clone();
+    let units_before = unit_count(&current);
+    let mut passes = vec![
+        judged(&mut current, "prune", prune::prune, judge)?,
+        judged(&mut current, "merge", merge::merge, judge)?,
+        judged(&mut current, "canonical", canonical::canonicalise, judge)?,
+    ];
+    let snapped = snap::snap(&mut current, judge)?;
+    passes.push(PassReport {
+        pass: "snap",
+        changes: snapped,
+        accepted: snapped > 0,
+    });
+    passes.push(judged(&mut current, "prune", prune::prune, judge)?);
+    let report = NormalReport {
+        units_before,
+        units_after: unit_count(&current),
+        passes,
+    };
+    Ok((current, report))
+}
+
+#[cfg(test)]
+mod tests;
