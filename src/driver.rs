@@ -1,7 +1,7 @@
 //! The compiler driver: the pipeline as one readable, ordered list of stages.
 //!
 //! `compile` runs: digest -> import (ONNX, or the network IR's text form) -> sequence rolling ->
-//! network verification -> reference outputs -> rolling check -> faithful lowering -> program verification -> program check against the network -> Python
+//! network verification -> reference outputs -> rolling check -> faithful lowering -> program verification -> program check against the network -> (pointwise) simplification and rewrite -> Python
 //! -> (optionally) the Python file run by `python3` against the network. It stops early when only
 //! an intermediate form is wanted ([`Emit`]). It never prints, never exits, never writes files
 //! other than the scratch copy of the module that `python3` runs.
@@ -12,6 +12,7 @@ use std::time::Instant;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::analyze::complexity;
 use crate::back::python::{self as python_back, Header, PythonError};
 use crate::diag::{Diagnose, Location, SourceSpan};
 use crate::front::onnx::{self as onnx_front, ImportError, ImportOptions, ImportedModel, Limits};
@@ -412,6 +413,26 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
                 v
             }
         };
+        // Pointwise models: the network simplified where it still matches (dead neurons pruned,
+        // duplicates merged, weights snapped, neurons ordered), single-use locals inlined and
+        // the readability rewrite; kept only when it verifies and reads shorter.
+        let verification = match (&network, options.lift) {
+            (Network::Pointwise(_), true) => {
+                let rewritten = try_rewrite_pointwise(
+                    &network, &layout, examples, reference, readout, &program, options,
+                );
+                timer.lap("rewrite");
+                match rewritten {
+                    Some((rewritten, agreement, rewrite_report)) => {
+                        program = rewritten;
+                        report.rewrite = Some(rewrite_report);
+                        agreement
+                    }
+                    None => verification,
+                }
+            }
+            (Network::Pointwise(_) | Network::Sequence(_), _) => verification,
+        };
         report.verification = Some(verification);
     }
     report.program = Some(ProgramSize {
@@ -527,6 +548,44 @@ fn try_lift(
         Some((lifted.program, agreement, rewrite_report)),
         lifted.report,
     ))
+}
+
+/// The pointwise rewrite: the simplified network (raw readout only: simplifications are judged
+/// on the network's own outputs) or the faithful program, inlined and rewritten with the laws
+/// exact for every double but NaN. `None` unless the rewrite changed something, the result
+/// verifies, agrees with `reference` on every example and has fewer expression nodes than
+/// `faithful`.
+fn try_rewrite_pointwise(
+    network: &Network,
+    layout: &ExampleLayout,
+    examples: &verify::Examples,
+    reference: &verify::Reference,
+    readout: Readout,
+    faithful: &Program,
+    options: &Options,
+) -> Option<LiftedProgram> {
+    let simplified = match readout {
+        Readout::Raw => {
+            complexity::simplified_network(network, layout, examples, reference, &options.verify)
+        }
+        Readout::Round => None,
+    };
+    let base = match &simplified {
+        Some(simplified) => faithful::lower(simplified).ok()?,
+        None => faithful.clone(),
+    };
+    let inlined = rewrite::inline::inline_single_use(&base);
+    let (rewritten, rewrite_report) = rewrite::simplify_program_finite(&inlined, &options.rewrite);
+    if rewrite_report.changed == 0
+        || program_verify::verify(&rewritten).is_err()
+        || count_expression_nodes(&rewritten) >= count_expression_nodes(faithful)
+    {
+        return None;
+    }
+    let agreement = verify::check_program(&rewritten, layout, examples, reference, &options.verify);
+    agreement
+        .is_exact()
+        .then_some((rewritten, agreement, rewrite_report))
 }
 
 /// Wraps every output in `round(...)`: the program returns what the network's readout gives.
