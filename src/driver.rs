@@ -221,8 +221,8 @@ pub struct Report {
     pub readout: Readout,
     /// What lifting found (sequence models read by rounding).
     pub lift: Option<LiftReport>,
-    /// What the readability rewrite did to the program that was written (lifted programs only:
-    /// the faithful lowering is already in the form its arithmetic needs).
+    /// What the readability rewrite did to the program that was written: a lifted program, or a
+    /// pointwise program when its simplified, inlined and rewritten form was kept.
     pub rewrite: Option<rewrite::Report>,
     /// Milliseconds spent per stage, in pipeline order.
     pub timings_ms: BTreeMap<String, f64>,
