@@ -316,7 +316,9 @@ impl PenaltyState {
     /// returns the parameter index pairs exchanged, which the caller applies to its optimiser.
     pub fn maybe_swap(&mut self, model: &mut Mlp, step: usize) -> Vec<(usize, usize)> {
         match self.penalty {
-            Penalty::Connection { swap_every, .. } if swap_every > 0 && step % swap_every == 0 => {
+            Penalty::Connection { swap_every, .. }
+                if swap_every > 0 && step.is_multiple_of(swap_every) =>
+            {
                 swap_for_locality(model)
             }
             _ => Vec::new(),
@@ -341,10 +343,10 @@ impl PenaltyState {
         };
         let s = f64::from(prior_std);
         let mut bits = 0.0;
-        for i in 0..params.len() {
+        for (i, &p) in params.iter().enumerate() {
             if self.mask[i] {
                 let sigma = f64::from(self.log_sigma[i].exp());
-                let mu = f64::from(params[i]);
+                let mu = f64::from(p);
                 let kl = (s / sigma).ln() + (sigma * sigma + mu * mu) / (2.0 * s * s) - 0.5;
                 bits += kl / std::f64::consts::LN_2;
             }
