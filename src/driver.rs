@@ -1,7 +1,10 @@
 //! The compiler driver: the pipeline as one readable, ordered list of stages.
 //!
 //! `compile` runs: digest -> import (ONNX, or the network IR's text form) -> sequence rolling ->
-//! network verification -> reference outputs -> rolling check -> faithful lowering -> program verification -> program check against the network -> Python
+//! network verification -> reference outputs -> rolling check -> lifting (sequence models read by
+//! rounding; pointwise models with integer outputs on an enumerated domain) -> otherwise numeric
+//! normal forms of the weights, faithful lowering, program verification, program check against
+//! the network and (pointwise) the readability rewrite -> Python
 //! -> (optionally) the Python file run by `python3` against the network. It stops early when only
 //! an intermediate form is wanted ([`Emit`]). It never prints, never exits, never writes files
 //! other than the scratch copy of the module that `python3` runs.
@@ -225,8 +228,8 @@ pub struct Report {
     pub readout: Readout,
     /// What lifting found (sequence models read by rounding).
     pub lift: Option<LiftReport>,
-    /// What the readability rewrite did to the program that was written (lifted programs only:
-    /// the faithful lowering is already in the form its arithmetic needs).
+    /// What the readability rewrite did to the program that was written: a lifted program, or a
+    /// pointwise program when its simplified, inlined and rewritten form was kept.
     pub rewrite: Option<rewrite::Report>,
     /// What the numeric normal forms did to the network before the faithful lowering (when the
     /// faithful program is the one written and a domain exists).
@@ -469,6 +472,18 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
                     &options.verify,
                 ));
                 timer.lap("verify");
+                // Pointwise models: single-use locals inlined and the readability rewrite (ReLU
+                // pairs to abs, max, min); kept only when it verifies and reads shorter.
+                if let (Network::Pointwise(_), true) = (&network, options.normalise) {
+                    if let Some((rewritten, agreement, rewrite_report)) =
+                        try_rewrite_pointwise(&layout, examples, reference, &program, options)
+                    {
+                        program = rewritten;
+                        report.verification = Some(agreement);
+                        report.rewrite = Some(rewrite_report);
+                    }
+                    timer.lap("rewrite");
+                }
             }
             program
         }
@@ -668,6 +683,32 @@ fn try_lift(
         Some((lifted.program, agreement, rewrite_report)),
         lifted.report,
     ))
+}
+
+/// The pointwise rewrite of the (normalised) faithful program: inlined and rewritten with the
+/// laws exact for every double but NaN. `None` unless the rewrite changed something, the result
+/// verifies, agrees with `reference` on every example and has fewer expression nodes than
+/// `faithful`.
+fn try_rewrite_pointwise(
+    layout: &ExampleLayout,
+    examples: &verify::Examples,
+    reference: &verify::Reference,
+    faithful: &Program,
+    options: &Options,
+) -> Option<LiftedProgram> {
+    let base = faithful;
+    let inlined = rewrite::inline::inline_single_use(base);
+    let (rewritten, rewrite_report) = rewrite::simplify_program_finite(&inlined, &options.rewrite);
+    if rewrite_report.changed == 0
+        || program_verify::verify(&rewritten).is_err()
+        || count_expression_nodes(&rewritten) >= count_expression_nodes(faithful)
+    {
+        return None;
+    }
+    let agreement = verify::check_program(&rewritten, layout, examples, reference, &options.verify);
+    agreement
+        .is_exact()
+        .then_some((rewritten, agreement, rewrite_report))
 }
 
 /// Wraps every output in `round(...)`: the program returns what the network's readout gives.

@@ -88,6 +88,90 @@ enum Command {
         #[command(subcommand)]
         bench: BenchCommand,
     },
+    /// Train a pointwise MLP (l1-norm or mod-add) with an optional complexity penalty or sweep.
+    #[command(name = "train-mlp")]
+    TrainMlp(TrainMlpArgs),
+    /// Analyse a network (reports; the network is never changed).
+    Analyze {
+        #[command(subcommand)]
+        analysis: Analyze,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Analyze {
+    /// Description length, sparsity, weight tying, duplicated neurons, connection cost,
+    /// modularity, and which simplifications still match the network.
+    Complexity(ComplexityArgs),
+}
+
+/// `nn2py analyze complexity MODEL`.
+#[derive(Debug, Args)]
+struct ComplexityArgs {
+    model: PathBuf,
+    /// Write the JSON report here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Input domain (else the model's metadata); without one, simplifications are not checked.
+    #[arg(long, allow_hyphen_values = true)]
+    domain: Option<String>,
+    #[arg(long, default_value_t = 2000)]
+    samples: usize,
+    #[arg(long, default_value_t = VerifyOptions::default().seed)]
+    seed: u64,
+    /// Relative gap within which weights share one snapped value.
+    #[arg(long, default_value_t = 0.02)]
+    snap_tolerance: f64,
+    /// Largest difference of unit incoming weight vectors for two neurons to be duplicates.
+    #[arg(long, default_value_t = 1e-3)]
+    duplicate_tolerance: f64,
+}
+
+/// `nn2py train-mlp TASK`.
+#[derive(Debug, Args)]
+struct TrainMlpArgs {
+    /// `l1-norm` or `mod-add`.
+    task: String,
+    /// Inputs of l1-norm.
+    #[arg(long)]
+    n: Option<usize>,
+    /// Modulus of mod-add.
+    #[arg(long)]
+    p: Option<usize>,
+    /// Fraction of mod-add pairs trained on.
+    #[arg(long, default_value_t = 0.5)]
+    train_fraction: f64,
+    /// `none`, `l1`, `group`, `bimt`, `dl` or `share`, with an optional `:STRENGTH`.
+    #[arg(long)]
+    penalty: Option<String>,
+    /// Sweep the penalty strength over these values (comma-separated) and keep the simplest
+    /// network that is exact on held-out data.
+    #[arg(long, value_delimiter = ',')]
+    sweep: Vec<f32>,
+    /// Write the sweep as PREFIX.csv, PREFIX.json and PREFIX.svg.
+    #[arg(long)]
+    sweep_out: Option<PathBuf>,
+    #[arg(long, value_delimiter = ',')]
+    hidden: Option<Vec<usize>>,
+    #[arg(long)]
+    embed: Option<usize>,
+    #[arg(long)]
+    steps: Option<usize>,
+    #[arg(long)]
+    lr: Option<f32>,
+    /// Examples per step (0: full batch).
+    #[arg(long)]
+    batch: Option<usize>,
+    #[arg(long)]
+    weight_decay: Option<f32>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Do not snap the final network's parameters.
+    #[arg(long)]
+    no_hammer: bool,
+    /// The ONNX model to write (its training record goes beside it, as .json).
+    #[arg(short, long)]
+    output: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -260,6 +344,10 @@ fn main() -> ExitCode {
         Some(Command::Bench {
             bench: BenchCommand::Mips62(args),
         }) => bench_command(args),
+        Some(Command::TrainMlp(args)) => train_mlp_command(args),
+        Some(Command::Analyze {
+            analysis: Analyze::Complexity(args),
+        }) => complexity_command(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -690,5 +778,118 @@ fn bench_command(args: &Mips62Args) -> Result<u8, Failure> {
         write_atomically(path, json.as_bytes())?;
     }
     write_stdout(&table::render(&report))?;
+    Ok(0)
+}
+
+fn train_mlp_command(args: &TrainMlpArgs) -> Result<u8, Failure> {
+    use nn2py::train::mlp_data::MlpTask;
+    use nn2py::train::mlp_fit::MlpTrainOptions;
+    use nn2py::train::penalty::Penalty;
+    use nn2py::train::sweep::{self, MlpRecipe};
+    let task =
+        MlpTask::parse(&args.task, args.n.or(args.p), args.train_fraction).ok_or_else(|| {
+            Failure::bad_input(format!(
+                "error: unknown task {:?}; expected l1-norm or mod-add",
+                args.task
+            ))
+        })?;
+    let defaults = MlpTrainOptions::for_task(&task);
+    let penalty = match &args.penalty {
+        Some(text) => {
+            Penalty::parse(text).map_err(|e| Failure::bad_input(format!("error: {e}")))?
+        }
+        None => defaults.penalty,
+    };
+    let options = MlpTrainOptions {
+        hidden: args.hidden.clone().unwrap_or(defaults.hidden.clone()),
+        embed: args.embed.unwrap_or(defaults.embed),
+        steps: args.steps.unwrap_or(defaults.steps),
+        lr: args.lr.unwrap_or(defaults.lr),
+        batch: args.batch.unwrap_or(defaults.batch),
+        weight_decay: args.weight_decay.unwrap_or(defaults.weight_decay),
+        penalty,
+        seed: args.seed,
+        ..defaults
+    };
+    let recipe = MlpRecipe {
+        task,
+        options,
+        strengths: args.sweep.clone(),
+        hammer: !args.no_hammer,
+    };
+    let outcome = sweep::run_recipe(&recipe, driver::VERSION)
+        .map_err(|e| Failure::bad_input(format!("error: {e}")))?;
+    let record_path = cache::record_path(&args.output);
+    if record_path == args.output {
+        return Err(Failure::bad_input(
+            "error: the model's file name must not end in .json (its training record goes there)",
+        ));
+    }
+    write_atomically(&args.output, &outcome.onnx)?;
+    write_atomically(&record_path, outcome.record.as_bytes())?;
+    if let (Some(prefix), Some(result)) = (&args.sweep_out, &outcome.sweep) {
+        let json = serde_json::to_string_pretty(result)
+            .map_err(|e| Failure::bad_input(format!("error: {e}")))?;
+        write_atomically(&prefix.with_extension("csv"), sweep::csv(result).as_bytes())?;
+        write_atomically(&prefix.with_extension("json"), (json + "\n").as_bytes())?;
+        write_atomically(&prefix.with_extension("svg"), sweep::svg(result).as_bytes())?;
+    }
+    let run = &outcome.run;
+    let mut text = String::new();
+    if let Some(result) = &outcome.sweep {
+        text.push_str(&sweep::csv(result));
+    }
+    text.push_str(&format!(
+        "task {}; {} parameters ({} nonzero weights); held-out accuracy {:.2}%, max error {:.3e}; \
+         {:.1} bits; snapped: {}\n",
+        task.name(),
+        run.parameters,
+        run.nonzero_weights,
+        100.0 * run.held_out.accuracy,
+        run.held_out.max_error,
+        sweep::bits(&run.model),
+        run.snapped
+    ));
+    write_stdout(&text)?;
+    Ok(if run.held_out.accuracy >= 1.0 {
+        0
+    } else {
+        EXIT_MISMATCH
+    })
+}
+
+fn complexity_command(args: &ComplexityArgs) -> Result<u8, Failure> {
+    use nn2py::analyze::complexity::{self, ComplexityOptions, ComplexitySimplifyOptions};
+    let domain = match &args.domain {
+        Some(text) => Some(
+            domain::parse_ranges(text).map_err(|e| Failure::bad_input(format!("error: {e}")))?,
+        ),
+        None => None,
+    };
+    let limits = Limits::default();
+    let bytes = read_model(&args.model, limits.max_model_bytes)?;
+    let options = ComplexityOptions {
+        compile: Options {
+            domain,
+            verify: VerifyOptions {
+                samples: args.samples,
+                seed: args.seed,
+                ..VerifyOptions::default()
+            },
+            ..Options::default()
+        },
+        simplify: ComplexitySimplifyOptions {
+            snap_tolerance: args.snap_tolerance,
+            duplicate_tolerance: args.duplicate_tolerance,
+        },
+    };
+    let report = complexity::analyze_complexity(&bytes, &options)
+        .map_err(|e| compile_failure(&args.model, &e))?;
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&report)
+            .map_err(|e| Failure::bad_input(format!("error: {e}")))?;
+        write_atomically(path, (json + "\n").as_bytes())?;
+    }
+    write_stdout(&complexity::summary(&report))?;
     Ok(0)
 }

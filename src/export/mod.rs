@@ -7,8 +7,10 @@
 //!
 //! Invariant: the same model and metadata give byte-identical ONNX.
 
+mod mlp;
 mod onnx;
 
+pub use mlp::{export_mlp, token_input_names, MlpExportMeta};
 pub use onnx::{export_onnx, ExportMeta, LENGTH_METADATA_KEY, TASK_METADATA_KEY};
 
 use crate::diag::{Diagnose, Location};

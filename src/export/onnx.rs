@@ -25,8 +25,8 @@ pub use crate::front::onnx::LENGTH_METADATA_KEY;
 /// Metadata key of the task's name.
 pub const TASK_METADATA_KEY: &str = "nn2py.task";
 
-const OPSET: i64 = 17;
-const IR_VERSION: i64 = 8;
+pub(super) const OPSET: i64 = 17;
+pub(super) const IR_VERSION: i64 = 8;
 
 /// What the exported model records about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,7 +239,7 @@ fn layer_initializers(name: &str, layer: &Affine) -> Result<[TensorProto; 2], Ex
     Ok([weight, bias])
 }
 
-fn dim(n: usize) -> Result<i64, ExportError> {
+pub(super) fn dim(n: usize) -> Result<i64, ExportError> {
     i64::try_from(n).map_err(|_| ExportError {
         message: format!("the dimension {n} is too large for ONNX"),
         location: Location::Unknown,
@@ -256,7 +256,7 @@ fn int_tensor(name: &str, dims: &[i64], data: &[i64]) -> TensorProto {
     }
 }
 
-fn node(
+pub(super) fn node(
     op_type: &str,
     inputs: &[&str],
     outputs: &[&str],
@@ -272,7 +272,7 @@ fn node(
     }
 }
 
-fn int_attr(name: &str, i: i64) -> AttributeProto {
+pub(super) fn int_attr(name: &str, i: i64) -> AttributeProto {
     AttributeProto {
         name: name.to_string(),
         r#type: AttributeType::Int as i32,
@@ -290,14 +290,14 @@ fn ints_attr(name: &str, ints: &[i64]) -> AttributeProto {
     }
 }
 
-fn sym(name: &str) -> Dimension {
+pub(super) fn sym(name: &str) -> Dimension {
     Dimension {
         value: Some(dimension::Value::DimParam(name.to_string())),
         ..Dimension::default()
     }
 }
 
-fn fixed(n: i64) -> Dimension {
+pub(super) fn fixed(n: i64) -> Dimension {
     Dimension {
         value: Some(dimension::Value::DimValue(n)),
         ..Dimension::default()
@@ -318,7 +318,7 @@ fn value_info(name: &str, dims: &[Dimension]) -> ValueInfoProto {
     }
 }
 
-fn entry(key: &str, value: &str) -> StringStringEntryProto {
+pub(super) fn entry(key: &str, value: &str) -> StringStringEntryProto {
     StringStringEntryProto {
         key: key.to_string(),
         value: value.to_string(),

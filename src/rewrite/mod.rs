@@ -18,6 +18,7 @@
 
 pub mod analysis;
 pub mod cost;
+pub mod inline;
 pub mod lang;
 pub mod rules;
 
@@ -96,12 +97,22 @@ pub struct Report {
 /// is returned unchanged, with the reason in [`Report::skipped`]. Never fails: limits are
 /// reported, not raised.
 pub fn simplify_program(program: &Program, options: &Options) -> (Program, Report) {
+    simplify_with(program, options, rules::all())
+}
+
+/// [`simplify_program`] with also the laws that hold for every double but NaN (relu pairs to
+/// `abs`). The caller must keep the result only when it agrees with the network on the checked
+/// inputs (the driver does, for pointwise models).
+pub fn simplify_program_finite(program: &Program, options: &Options) -> (Program, Report) {
+    simplify_with(program, options, rules::with_finite())
+}
+
+fn simplify_with(program: &Program, options: &Options, rules: Vec<Rewrite>) -> (Program, Report) {
     let mut report = Report::default();
     if let Err(error) = verify(program) {
         report.skipped = Some(error.to_string());
         return (program.clone(), report);
     }
-    let rules = rules::all();
     let analysis = TypeAnalysis::new(
         program.vars.iter().map(|v| v.ty).collect::<Arc<[_]>>(),
         program.tables.iter().map(|t| t.ty).collect::<Arc<[_]>>(),

@@ -37,22 +37,51 @@ impl AdamW {
     /// Zero moments for a network of `model`'s shape.
     pub fn new(model: &AnchorRnn, config: AdamWConfig) -> Self {
         let size = tensors(model).iter().map(|t| t.len()).sum();
+        AdamW::with_len(size, config)
+    }
+
+    /// Zero moments for `len` parameters held in one flat slice (see [`AdamW::step_flat`]).
+    pub fn with_len(len: usize, config: AdamWConfig) -> Self {
         AdamW {
             config,
-            first: vec![0.0; size],
-            second: vec![0.0; size],
+            first: vec![0.0; len],
+            second: vec![0.0; len],
             steps: 0,
+        }
+    }
+
+    /// One update of the flat parameters `params` along `grads` (both of the length given to
+    /// [`AdamW::with_len`]; extra elements of either are ignored) with learning rate `lr`.
+    pub fn step_flat(&mut self, params: &mut [f32], grads: &[f32], lr: f32) {
+        self.update(params.iter_mut(), grads.iter(), lr);
+    }
+
+    /// Swaps the optimiser state of parameters `a` and `b`, following a function-preserving
+    /// swap of the parameters themselves. Indices out of range are ignored.
+    pub fn swap(&mut self, a: usize, b: usize) {
+        if a < self.first.len() && b < self.first.len() {
+            self.first.swap(a, b);
+            self.second.swap(a, b);
         }
     }
 
     /// One update of `model` along `grads` (same shape) with learning rate `lr`.
     pub fn step(&mut self, model: &mut AnchorRnn, grads: &AnchorRnn, lr: f32) {
+        let params = tensors_mut(model).into_iter().flat_map(|t| t.iter_mut());
+        let gradients = tensors(grads).into_iter().flat_map(|t| t.iter());
+        self.update(params, gradients, lr);
+    }
+
+    fn update<'a>(
+        &mut self,
+        params: impl Iterator<Item = &'a mut f32>,
+        gradients: impl Iterator<Item = &'a f32>,
+        lr: f32,
+    ) {
         let c = self.config;
         self.steps += 1;
         let correct1 = 1.0 - c.beta1.powi(self.steps as i32);
         let correct2 = 1.0 - c.beta2.powi(self.steps as i32);
-        let params = tensors_mut(model).into_iter().flat_map(|t| t.iter_mut());
-        let gradients = tensors(grads).into_iter().flat_map(|t| t.iter());
         for (((p, &g), m), v) in params
             .zip(gradients)
             .zip(&mut self.first)

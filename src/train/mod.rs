@@ -19,9 +19,14 @@ pub mod adamw;
 pub mod batch;
 pub mod fit;
 pub mod fused;
+pub mod mlp;
+pub mod mlp_data;
+pub mod mlp_fit;
 pub mod model;
+pub mod penalty;
 pub mod search;
 pub mod simplify;
+pub mod sweep;
 
 use std::time::Instant;
 

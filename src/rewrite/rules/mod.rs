@@ -14,6 +14,7 @@
 //!   the rules that need a normalised operand order are written for one order only.
 
 mod boolean;
+mod finite;
 mod integer;
 mod piecewise;
 
@@ -34,6 +35,14 @@ pub fn all() -> Vec<Rewrite> {
     let mut rules = integer::rules();
     rules.extend(piecewise::rules());
     rules.extend(boolean::rules());
+    rules
+}
+
+/// [`all`] and the relu-pair laws of `finite`, exact for every double but NaN (see
+/// [`crate::rewrite::simplify_program_finite`]).
+pub fn with_finite() -> Vec<Rewrite> {
+    let mut rules = all();
+    rules.extend(finite::rules());
     rules
 }
 
