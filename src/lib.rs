@@ -3,6 +3,7 @@
 //! See `ARCHITECTURE.md` for the bird's-eye view and the code map. The pipeline is
 //! [`driver::compile`].
 
+pub mod analyze;
 pub mod back;
 pub mod bench;
 pub mod diag;
