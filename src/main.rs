@@ -18,6 +18,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use nn2py::analyze::features::{self, FeatureOptions};
 use nn2py::bench::cache::{self, TrainingRecord};
 use nn2py::bench::mips62::{self, BenchEvent, BenchOptions, Phase};
 use nn2py::bench::table;
@@ -100,6 +101,8 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum Analyze {
+    /// Find circles, tori and other irreducible 2-D features in every layer; see the README.
+    Features(FeaturesArgs),
     /// Description length, sparsity, weight tying, duplicated neurons, connection cost,
     /// modularity, and which simplifications still match the network.
     Complexity(ComplexityArgs),
@@ -172,6 +175,34 @@ struct TrainMlpArgs {
     /// The ONNX model to write (its training record goes beside it, as .json).
     #[arg(short, long)]
     output: PathBuf,
+}
+
+/// `nn2py analyze features MODEL`.
+#[derive(Debug, Args)]
+struct FeaturesArgs {
+    /// The ONNX model (integer inputs).
+    model: PathBuf,
+    /// Input domain, as for converting (default: the model's metadata).
+    #[arg(long, allow_hyphen_values = true)]
+    domain: Option<String>,
+    /// Sequence length to bind where the model's time axis is not fixed.
+    #[arg(long)]
+    length: Option<usize>,
+    /// Only this layer: a value name, or `h@STEP` for a sequence model's state.
+    #[arg(long)]
+    layer: Option<String>,
+    /// Write one SVG scatter per feature into this directory.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Write the JSON report (schema_version 1) to this path.
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
+    /// Sampled inputs when the domain is too large to enumerate.
+    #[arg(long, default_value_t = VerifyOptions::default().samples)]
+    samples: usize,
+    /// Seed of the sampler and of the analysis' random choices.
+    #[arg(long, default_value_t = FeatureOptions::default().seed)]
+    seed: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -348,6 +379,9 @@ fn main() -> ExitCode {
         Some(Command::Analyze {
             analysis: Analyze::Complexity(args),
         }) => complexity_command(args),
+        Some(Command::Analyze {
+            analysis: Analyze::Features(args),
+        }) => features_command(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -891,5 +925,56 @@ fn complexity_command(args: &ComplexityArgs) -> Result<u8, Failure> {
         write_atomically(path, (json + "\n").as_bytes())?;
     }
     write_stdout(&complexity::summary(&report))?;
+    Ok(0)
+}
+
+/// `nn2py analyze features`: the text summary on stdout, the JSON report and the pictures.
+fn features_command(args: &FeaturesArgs) -> Result<u8, Failure> {
+    let domain = match &args.domain {
+        Some(text) => Some(
+            domain::parse_ranges(text).map_err(|e| Failure::bad_input(format!("error: {e}")))?,
+        ),
+        None => None,
+    };
+    let bytes = read_model(&args.model, Limits::default().max_model_bytes)?;
+    let options = FeatureOptions {
+        driver: Options {
+            domain,
+            length: args.length,
+            verify: VerifyOptions {
+                samples: args.samples,
+                seed: args.seed,
+                ..VerifyOptions::default()
+            },
+            ..Options::default()
+        },
+        layer: args.layer.clone(),
+        seed: args.seed,
+    };
+    let analysis = features::analyze_features(&bytes, &options).map_err(|e| {
+        let mut message = render(&e);
+        message.push_str(&format!(
+            "  = while analysing {}\n",
+            args.model.display().to_string().escape_debug()
+        ));
+        Failure::bad_input(message)
+    })?;
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Failure::bad_input(format!(
+                "error: cannot create {}: {e}",
+                dir.display().to_string().escape_debug()
+            ))
+        })?;
+        for (name, svg) in &analysis.pictures {
+            write_atomically(&dir.join(name), svg.as_bytes())?;
+        }
+    }
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&analysis.report)
+            .map_err(|e| Failure::bad_input(format!("error: cannot encode the report: {e}")))?;
+        write_atomically(path, format!("{json}\n").as_bytes())?;
+    }
+    write_stdout(&features::summary(&analysis.report))?;
     Ok(0)
 }

@@ -1,3 +1,5 @@
-//! Analyses of a network: passes that read the network IR and return a report, never changing it.
+//! Analyses of a network: they read the network IR (run by the reference interpreter) and
+//! return reports; they never change an IR.
 
 pub mod complexity;
+pub mod features;

@@ -410,6 +410,20 @@ impl<'g> Env<'g> {
 /// mismatch means the graph's static types are wrong, and is reported at that value). Errors
 /// from an op are located at its node.
 pub fn run_graph(graph: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, InterpError> {
+    run_graph_observed(graph, inputs, &mut |_, _| {})
+}
+
+/// Runs a graph like [`run_graph`], handing every node output to `observe` as soon as it is
+/// computed: the intermediate-values entry point of the analyses (recording activations, and
+/// patching them: `observe` may replace the tensor, and later nodes read the replacement).
+///
+/// A replacement must keep the value's declared type, else the run fails at that node.
+/// Graph inputs and constants are not observed.
+pub fn run_graph_observed(
+    graph: &Graph,
+    inputs: &[Tensor],
+    observe: &mut dyn FnMut(ValueId, &mut Tensor),
+) -> Result<Vec<Tensor>, InterpError> {
     if inputs.len() != graph.inputs.len() {
         return fail(format!(
             "graph takes {} input(s), {} given",
@@ -433,7 +447,8 @@ pub fn run_graph(graph: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, Interp
             .map_err(|e| e.at_node(node))?;
         let results =
             eval_op(&node.op, &operands, node.outputs.len()).map_err(|e| e.at_node(node))?;
-        for (&id, tensor) in node.outputs.iter().zip(results) {
+        for (&id, mut tensor) in node.outputs.iter().zip(results) {
+            observe(id, &mut tensor);
             env.set(id, tensor).map_err(|e| e.at_node(node))?;
         }
     }
@@ -613,6 +628,28 @@ mod tests {
     fn run_graph_evaluates_in_order() {
         let out = run_graph(&small_graph(), &[f32s(&[2], &[3.0, -4.0])]).unwrap();
         assert_eq!(out, vec![f32s(&[2], &[2.0, 0.0])]);
+    }
+
+    #[test]
+    fn run_graph_observed_records_and_patches() {
+        let g = small_graph();
+        let mut seen = Vec::new();
+        let out = run_graph_observed(&g, &[f32s(&[2], &[3.0, -4.0])], &mut |id, t| {
+            seen.push((id, t.clone()));
+            // Patch `d` (the Sub output): relu then reads the replacement.
+            if g.value(id).name == "d" {
+                *t = f32s(&[2], &[-1.0, 7.0]);
+            }
+        })
+        .unwrap();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[0].1, f32s(&[2], &[2.0, -5.0]));
+        assert_eq!(out, vec![f32s(&[2], &[0.0, 7.0])]);
+        // A replacement of the wrong shape fails at the node.
+        let err = run_graph_observed(&g, &[f32s(&[2], &[3.0, -4.0])], &mut |_, t| {
+            *t = f32s(&[1], &[0.0]);
+        });
+        assert!(err.is_err());
     }
 
     #[test]
