@@ -1,0 +1,7 @@
+//! Fuzz target: see `entry::network_text`.
+#![no_main]
+
+#[path = "../entry.rs"]
+mod entry;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| entry::network_text(data));
