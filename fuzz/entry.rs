@@ -101,7 +101,12 @@ pub fn program_interp(bytes: &[u8]) {
         Signature::Pointwise { arguments } => {
             let args: Vec<Vec<Scalar>> = arguments
                 .iter()
-                .map(|a| a.features.iter().map(|&v| values.next(&program, v)).collect())
+                .map(|a| {
+                    a.features
+                        .iter()
+                        .map(|&v| values.next(&program, v))
+                        .collect()
+                })
                 .collect();
             let _ = interpreter.run_pointwise(&args);
         }
@@ -109,7 +114,12 @@ pub fn program_interp(bytes: &[u8]) {
             let per_step = step_inputs.len().max(1);
             let steps = (data.len() / per_step).min(MAX_STEPS);
             let seq: Vec<Vec<Scalar>> = (0..steps)
-                .map(|_| step_inputs.iter().map(|&v| values.next(&program, v)).collect())
+                .map(|_| {
+                    step_inputs
+                        .iter()
+                        .map(|&v| values.next(&program, v))
+                        .collect()
+                })
                 .collect();
             let _ = interpreter.run_sequence(&seq);
         }

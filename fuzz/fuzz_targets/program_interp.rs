@@ -1,6 +1,8 @@
 //! Fuzz target: see `entry::program_interp`.
 #![no_main]
 
+// Each target uses one of the shared entry points.
+#[allow(dead_code)]
 #[path = "../entry.rs"]
 mod entry;
 
