@@ -166,6 +166,9 @@ pub enum CompileError {
     Usage(String),
     #[error("cannot write the generated module for python3: {0}")]
     Scratch(String),
+    /// The network is over one of [`Limits`] (the message names it and the flag that raises it).
+    #[error("{0}")]
+    Limit(String),
 }
 
 impl Diagnose for CompileError {
@@ -188,7 +191,8 @@ impl Diagnose for CompileError {
             | CompileError::PythonRun(_)
             | CompileError::NoDomain
             | CompileError::Usage(_)
-            | CompileError::Scratch(_) => Location::Unknown,
+            | CompileError::Scratch(_)
+            | CompileError::Limit(_) => Location::Unknown,
         }
     }
 }
@@ -234,6 +238,10 @@ pub struct Report {
     /// What the numeric normal forms did to the network before the faithful lowering (when the
     /// faithful program is the one written and a domain exists).
     pub normal: Option<NormalReport>,
+    /// Limits that were reached without stopping the compilation, one sentence each naming the
+    /// limit and the flag that raises it (a domain too large to enumerate, a rewrite that hit a
+    /// saturation limit). Empty when none was reached.
+    pub limits_reached: Vec<String>,
     /// Milliseconds spent per stage, in pipeline order.
     pub timings_ms: BTreeMap<String, f64>,
 }
@@ -324,6 +332,7 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         (network, full_graph, kind_note, source)
     };
     network_verify::verify_network(&network)?;
+    check_limits(&network, full_graph.as_ref(), &options.limits)?;
     timer.lap("roll");
 
     let domain = resolve_domain(&network, &source.metadata, options)?;
@@ -376,6 +385,9 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         lift: None,
         rewrite: None,
         normal: None,
+        limits_reached: enumeration_note(&layout, domain.as_deref(), &options.verify)
+            .into_iter()
+            .collect(),
         timings_ms: BTreeMap::new(),
     };
     let reference = match (readout, raw_reference) {
@@ -411,6 +423,9 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
     ) {
         let (found, lift_report) = try_lift(model, ranges, &layout, examples, reference, options)?;
         if let Some((lifted_program, lifted_verification, lifted_rewrite)) = found {
+            report
+                .limits_reached
+                .extend(rewrite_notes(&lifted_rewrite, &options.rewrite));
             report.rewrite = Some(lifted_rewrite);
             lifted = Some((lifted_program, lifted_verification));
         }
@@ -425,6 +440,9 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
             let (found, lift_report) =
                 try_lift_pointwise(&network, &layout, examples, reference, options);
             if let Some((lifted_program, lifted_verification, lifted_rewrite)) = found {
+                report
+                    .limits_reached
+                    .extend(rewrite_notes(&lifted_rewrite, &options.rewrite));
                 report.rewrite = Some(lifted_rewrite);
                 lifted = Some((lifted_program, lifted_verification));
             }
@@ -480,6 +498,9 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
                     {
                         program = rewritten;
                         report.verification = Some(agreement);
+                        report
+                            .limits_reached
+                            .extend(rewrite_notes(&rewrite_report, &options.rewrite));
                         report.rewrite = Some(rewrite_report);
                     }
                     timer.lap("rewrite");
@@ -709,6 +730,117 @@ fn try_rewrite_pointwise(
     agreement
         .is_exact()
         .then_some((rewritten, agreement, rewrite_report))
+}
+
+/// Refuses a network over the limits that concern the network IR whatever its source (ONNX or
+/// text): its sequence length and the depth of each of its graphs.
+fn check_limits(
+    network: &Network,
+    full: Option<&Graph>,
+    limits: &Limits,
+) -> Result<(), CompileError> {
+    let graphs: Vec<&Graph> = match network {
+        Network::Pointwise(graph) => vec![graph],
+        Network::Sequence(model) => {
+            if model.length > limits.max_sequence_length {
+                return Err(CompileError::Limit(format!(
+                    "the sequence length is {}, more than the limit of {} (raise it with \
+                     --max-sequence-length)",
+                    model.length, limits.max_sequence_length
+                )));
+            }
+            vec![&model.cell.step]
+        }
+    };
+    for graph in graphs.into_iter().chain(full) {
+        let depth = graph_depth(graph);
+        if depth > limits.max_graph_depth {
+            return Err(CompileError::Limit(format!(
+                "the graph is {depth} nodes deep (its longest chain of dependent nodes), more \
+                 than the limit of {} (raise it with --max-graph-depth)",
+                limits.max_graph_depth
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The longest chain of dependent nodes in `graph` (0 for a graph without nodes). Nodes are in
+/// evaluation order (checked by `network::verify`), so one forward pass suffices.
+fn graph_depth(graph: &Graph) -> usize {
+    use crate::network::ValueDef;
+    let mut node_depth = vec![0usize; graph.nodes.len()];
+    for (index, node) in graph.nodes.iter().enumerate() {
+        let deepest_operand = node
+            .inputs
+            .iter()
+            .flatten()
+            .filter_map(|id| match graph.values.get(id.0 as usize).map(|v| &v.def) {
+                Some(ValueDef::Node(producer, _)) => node_depth.get(producer.0 as usize).copied(),
+                Some(ValueDef::Input(_) | ValueDef::Const(_)) | None => None,
+            })
+            .max()
+            .unwrap_or(0);
+        node_depth[index] = deepest_operand + 1;
+    }
+    node_depth.into_iter().max().unwrap_or(0)
+}
+
+/// The report line when the domain is finite but too large to enumerate, so verification samples.
+fn enumeration_note(
+    layout: &ExampleLayout,
+    domain: Option<&[Range]>,
+    options: &VerifyOptions,
+) -> Option<String> {
+    let features = layout.example_ranges(domain?);
+    let size = features.iter().try_fold(Some(1u128), |acc, r| {
+        Some(acc.and_then(|a| a.checked_mul(r.count()?)))
+    })?;
+    if size.is_some_and(|n| n <= options.exhaustive_limit) {
+        return None;
+    }
+    let size = size.map_or_else(|| "more than 2^128".to_string(), |n| n.to_string());
+    Some(format!(
+        "the input domain has {size} inputs, more than the enumeration limit of {}: \
+         verification checked {} sampled inputs (raise the limit with --max-enumeration, the \
+         sample with --samples)",
+        options.exhaustive_limit, options.samples
+    ))
+}
+
+/// The report lines for rewrite runs stopped by a saturation limit, one per limit reached.
+fn rewrite_notes(report: &rewrite::Report, options: &rewrite::Options) -> Vec<String> {
+    let limits = [
+        (
+            "iteration limit",
+            options.iter_limit.to_string(),
+            "--rewrite-iterations",
+        ),
+        (
+            "node limit",
+            format!("{} e-nodes", options.node_limit),
+            "--rewrite-nodes",
+        ),
+        (
+            "time limit",
+            format!("{} ms", options.time_limit.as_millis()),
+            "--rewrite-time-ms",
+        ),
+    ];
+    limits
+        .into_iter()
+        .filter_map(|(reason, value, flag)| {
+            let runs = report
+                .stop_reasons
+                .get(reason)
+                .copied()
+                .filter(|&n| n > 0)?;
+            Some(format!(
+                "the readability rewrite stopped {runs} time(s) at its {reason} of {value}; the \
+                 program is correct but may be less simplified (raise it with {flag})"
+            ))
+        })
+        .collect()
 }
 
 /// Wraps every output in `round(...)`: the program returns what the network's readout gives.

@@ -29,6 +29,7 @@ use nn2py::export::export_onnx;
 use nn2py::front::onnx::Limits;
 use nn2py::network::text as network_text;
 use nn2py::program::text as program_text;
+use nn2py::rewrite;
 use nn2py::tasks::{self, Task};
 use nn2py::train::search::SearchEvent;
 use nn2py::train::{train_task, TrainOptions};
@@ -286,6 +287,34 @@ struct ConvertArgs {
     /// Largest accepted graph, in nodes.
     #[arg(long, default_value_t = Limits::default().max_nodes)]
     max_nodes: usize,
+
+    /// Longest accepted chain of dependent nodes.
+    #[arg(long, default_value_t = Limits::default().max_graph_depth)]
+    max_graph_depth: usize,
+
+    /// Longest accepted sequence (time axis).
+    #[arg(long, default_value_t = Limits::default().max_sequence_length)]
+    max_sequence_length: usize,
+
+    /// Largest input domain checked exhaustively; a larger one is sampled (--samples).
+    #[arg(long, default_value_t = VerifyOptions::default().exhaustive_limit)]
+    max_enumeration: u128,
+
+    /// Most rule-application rounds of the readability rewrite, per expression.
+    #[arg(long, default_value_t = rewrite::Options::default().iter_limit)]
+    rewrite_iterations: usize,
+
+    /// Most e-nodes of the readability rewrite's e-graph, per expression.
+    #[arg(long, default_value_t = rewrite::Options::default().node_limit)]
+    rewrite_nodes: usize,
+
+    /// Most milliseconds of the readability rewrite, per expression.
+    #[arg(long, default_value_t = rewrite::Options::default().time_limit.as_millis() as u64)]
+    rewrite_time_ms: u64,
+
+    /// Also write a make/ninja depfile (`OUTPUT: MODEL`) to this path; needs -o PATH.
+    #[arg(long, value_name = "PATH")]
+    depfile: Option<PathBuf>,
 }
 
 /// `nn2py tasks`.
@@ -425,6 +454,11 @@ fn convert(cli: &ConvertArgs) -> Result<u8, Failure> {
             "error: --check needs the output file: pass -o PATH",
         ));
     }
+    if cli.depfile.is_some() && cli.output == "-" {
+        return Err(Failure::bad_input(
+            "error: --depfile needs the output file: pass -o PATH",
+        ));
+    }
     let options = Options {
         domain,
         length: cli.length,
@@ -437,11 +471,19 @@ fn convert(cli: &ConvertArgs) -> Result<u8, Failure> {
             max_model_bytes: cli.max_model_bytes,
             max_tensor_elements: cli.max_tensor_elements,
             max_nodes: cli.max_nodes,
+            max_graph_depth: cli.max_graph_depth,
+            max_sequence_length: cli.max_sequence_length,
         },
         verify: VerifyOptions {
             samples: cli.samples,
             seed: cli.seed,
+            exhaustive_limit: cli.max_enumeration,
             ..VerifyOptions::default()
+        },
+        rewrite: rewrite::Options {
+            iter_limit: cli.rewrite_iterations,
+            node_limit: cli.rewrite_nodes,
+            time_limit: Duration::from_millis(cli.rewrite_time_ms),
         },
         python: cli.verify_python.then(|| cli.python.clone()),
         emit: match cli.emit {
@@ -518,7 +560,55 @@ fn convert(cli: &ConvertArgs) -> Result<u8, Failure> {
     } else {
         write_atomically(Path::new(&cli.output), text.as_bytes())?;
     }
+    if let Some(path) = &cli.depfile {
+        write_atomically(path, depfile(&cli.output, model)?.as_bytes())?;
+    }
     Ok(0)
+}
+
+/// A make/ninja depfile: one rule saying the output depends on the model. Spaces, `#`, `$` and
+/// backslashes before them are escaped as GNU make and ninja read them; a path with a line break
+/// cannot be written in a rule and is a usage error.
+fn depfile(output: &str, model: &Path) -> Result<String, Failure> {
+    let model = model.to_string_lossy();
+    for path in [output, &model] {
+        if path.contains(['\n', '\r']) {
+            return Err(Failure::bad_input(format!(
+                "error: --depfile: the path {} has a line break, which a make rule cannot hold",
+                path.escape_debug()
+            )));
+        }
+    }
+    Ok(format!(
+        "{}: {}\n",
+        make_escape(output),
+        make_escape(&model)
+    ))
+}
+
+/// Escapes a path for a make rule: `$` as `$$`, `#` as `\#`, a space or tab as `\ ` (with the
+/// backslashes that precede it doubled, as gcc's `-MD` writes them), other characters as they
+/// are.
+fn make_escape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut backslashes = 0;
+    for c in path.chars() {
+        match c {
+            '\\' => {
+                backslashes += 1;
+                out.push(c);
+                continue;
+            }
+            ' ' | '\t' | '#' => {
+                out.extend(std::iter::repeat_n('\\', backslashes + 1));
+                out.push(c);
+            }
+            '$' => out.push_str("$$"),
+            c => out.push(c),
+        }
+        backslashes = 0;
+    }
+    out
 }
 
 fn compile_failure(model: &Path, error: &CompileError) -> Failure {

@@ -97,7 +97,8 @@ pub(super) fn checked_count(
         Some(n) if n <= limits.max_tensor_elements => Ok(n),
         _ => Err(ImportError {
             message: format!(
-                "{what} has shape {shape:?}, more than the limit of {} elements",
+                "{what} has shape {shape:?}, more than the limit of {} elements (raise it with \
+                 --max-tensor-elements)",
                 limits.max_tensor_elements
             ),
             location: location.clone(),

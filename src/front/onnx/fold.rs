@@ -205,7 +205,8 @@ fn range(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Tensor,
         let n = n.ceil().max(0.0);
         if n.is_nan() || n > limits.max_tensor_elements as f64 {
             return Err(cx.error(format!(
-                "Range gives {n} elements, more than the limit of {}",
+                "Range gives {n} elements, more than the limit of {} (raise it with \
+                 --max-tensor-elements)",
                 limits.max_tensor_elements
             )));
         }

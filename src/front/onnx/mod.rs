@@ -32,15 +32,24 @@ use crate::diag::{Diagnose, Location};
 use crate::network::{Graph, TensorType, ValueDef};
 use build::{prune, Builder, ImportCx};
 
-/// Caps that keep hostile input from exhausting memory.
+/// Caps that keep hostile input from exhausting memory or time. Each is checked before the work
+/// it bounds, and going over one is an [`ImportError`] that names the limit and the command-line
+/// flag that raises it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
-    /// Largest accepted model file, in bytes.
+    /// Largest accepted model file, in bytes (`--max-model-bytes`).
     pub max_model_bytes: usize,
-    /// Largest number of elements of any one tensor (declared or computed).
+    /// Largest number of elements of any one tensor, declared or computed
+    /// (`--max-tensor-elements`).
     pub max_tensor_elements: usize,
-    /// Largest number of nodes, counting nested graphs.
+    /// Largest number of nodes, counting nested graphs (`--max-nodes`).
     pub max_nodes: usize,
+    /// Longest chain of dependent nodes in the imported graph (`--max-graph-depth`): later
+    /// stages nest one expression level per node, so this bounds their recursion.
+    pub max_graph_depth: usize,
+    /// Largest sequence length (time axis) a model is bound to, from `--length`, the
+    /// `nn2py.length` metadata or the declared shape (`--max-sequence-length`).
+    pub max_sequence_length: usize,
 }
 
 impl Default for Limits {
@@ -49,6 +58,8 @@ impl Default for Limits {
             max_model_bytes: 256 << 20,
             max_tensor_elements: 16 << 20,
             max_nodes: 100_000,
+            max_graph_depth: 2_000,
+            max_sequence_length: 10_000,
         }
     }
 }
@@ -116,7 +127,8 @@ pub fn import(bytes: &[u8], options: &ImportOptions) -> Result<ImportedModel, Im
     let limits = &options.limits;
     if bytes.len() > limits.max_model_bytes {
         return Err(whole(format!(
-            "the model file is {} bytes, more than the limit of {} bytes",
+            "the model file is {} bytes, more than the limit of {} bytes (raise it with \
+             --max-model-bytes)",
             bytes.len(),
             limits.max_model_bytes
         )));
@@ -141,7 +153,8 @@ pub fn import(bytes: &[u8], options: &ImportOptions) -> Result<ImportedModel, Im
     let nodes = count_nodes(graph);
     if nodes > limits.max_nodes {
         return Err(whole(format!(
-            "the model has {nodes} nodes (counting nested graphs), more than the limit of {}",
+            "the model has {nodes} nodes (counting nested graphs), more than the limit of {} \
+             (raise it with --max-nodes)",
             limits.max_nodes
         )));
     }
@@ -272,6 +285,13 @@ fn bind_input(
                 )))
             }
         });
+    }
+    if rank == 3 && shape[1] > options.limits.max_sequence_length {
+        return Err(fail(format!(
+            "{what} has sequence length {}, more than the limit of {} (raise it with \
+             --max-sequence-length)",
+            shape[1], options.limits.max_sequence_length
+        )));
     }
     decode::checked_count(&shape, &options.limits, &what, &location)?;
     Ok((
