@@ -15,6 +15,7 @@ pub mod network;
 pub mod program;
 pub mod rewrite;
 pub mod rng;
+pub mod synth;
 pub mod tasks;
 pub mod train;
 pub mod verify;
