@@ -198,7 +198,13 @@ impl ThreeWay {
         pairs
             .iter()
             .filter(|(_, a)| !a.is_exact())
-            .map(|(name, a)| format!("{name}: {}; first mismatch {:?}", a.summary(), a.first_mismatch))
+            .map(|(name, a)| {
+                format!(
+                    "{name}: {}; first mismatch {:?}",
+                    a.summary(),
+                    a.first_mismatch
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }

@@ -107,7 +107,11 @@ impl Gen {
         Drawn {
             graph: b.graph(
                 "synth_mlp",
-                vec![value_info("x", DataType::Float, &[Dim::Symbolic("N"), Dim::Fixed(d)])],
+                vec![value_info(
+                    "x",
+                    DataType::Float,
+                    &[Dim::Symbolic("N"), Dim::Fixed(d)],
+                )],
                 vec![output],
             ),
             domain,
@@ -285,7 +289,10 @@ impl Gen {
                     "ArgMax",
                     &[x],
                     &["y"],
-                    vec![int_attr("axis", axis), int_attr("keepdims", keepdims as i64)],
+                    vec![
+                        int_attr("axis", axis),
+                        int_attr("keepdims", keepdims as i64),
+                    ],
                 );
                 let dims: &[Dim] = if keepdims { &[n, Dim::Fixed(1)] } else { &[n] };
                 value_info("y", DataType::Int64, dims)
@@ -318,8 +325,16 @@ impl Gen {
             d,
             o,
             domain,
-            x: value_info("x", DataType::Float, &[Dim::Symbolic("N"), time, Dim::Fixed(d)]),
-            y: value_info("y", DataType::Float, &[Dim::Symbolic("N"), time, Dim::Fixed(o)]),
+            x: value_info(
+                "x",
+                DataType::Float,
+                &[Dim::Symbolic("N"), time, Dim::Fixed(d)],
+            ),
+            y: value_info(
+                "y",
+                DataType::Float,
+                &[Dim::Symbolic("N"), time, Dim::Fixed(o)],
+            ),
         }
     }
 
@@ -341,12 +356,15 @@ impl Gen {
     }
 
     /// 1-2 stacked `RNN`, `GRU` or `LSTM` layers (layout 0 between Transposes, or layout 1),
-    /// each forward or reverse, then a linear readout.
+    /// all forward or all reverse, then a linear readout.
     fn recurrent(&mut self, kind: Recurrent) -> Drawn {
         let symbolic = self.coin();
         let shape = self.sequence_shape(symbolic);
         let layout = self.int(0, 1);
         let layers = self.int(1, 2);
+        // Stacked layers run in one direction: layers in opposite directions are not one causal
+        // loop, and nn2py refuses them (as it does bidirectional layers).
+        let reverse = self.coin();
         self.note(format!("layout {layout}, {layers} layer(s)"));
         let mut b = GraphBuilder::new("");
         let mut h = if layout == 0 {
@@ -357,7 +375,7 @@ impl Gen {
         let mut width = shape.d;
         for _ in 0..layers {
             let hidden = self.int(1, 6);
-            let y = self.recurrent_layer(&mut b, kind, &h, width, hidden, layout);
+            let y = self.recurrent_layer(&mut b, kind, &h, width, hidden, layout, reverse);
             // Y is [T, 1, N, H] (layout 0) or [N, T, 1, H] (layout 1): drop the direction axis.
             let axis = if layout == 0 { 1 } else { 2 };
             let axes = b.i64("axes", &[1], &[axis]);
@@ -368,11 +386,16 @@ impl Gen {
             h = b.op("Transpose", &[&h], vec![ints_attr("perm", &[1, 0, 2])]);
         }
         self.readout(&mut b, &h, width, shape.o);
-        let graph = b.graph("synth_recurrent", vec![shape.x.clone()], vec![shape.y.clone()]);
+        let graph = b.graph(
+            "synth_recurrent",
+            vec![shape.x.clone()],
+            vec![shape.y.clone()],
+        );
         Self::sequence_drawn(graph, shape)
     }
 
     /// One recurrent node on `x` (`width` features); returns its `Y`.
+    #[allow(clippy::too_many_arguments)]
     fn recurrent_layer(
         &mut self,
         b: &mut GraphBuilder,
@@ -381,6 +404,7 @@ impl Gen {
         width: usize,
         hidden: usize,
         layout: usize,
+        reverse: bool,
     ) -> String {
         let (op, gates) = match kind {
             Recurrent::Rnn => ("RNN", 1),
@@ -391,7 +415,6 @@ impl Gen {
         if layout == 1 {
             attrs.push(int_attr("layout", 1));
         }
-        let reverse = self.coin();
         if reverse {
             attrs.push(string_attr("direction", "reverse"));
         } else if self.coin() {
@@ -432,7 +455,12 @@ impl Gen {
             &[1, gates * hidden, width],
             1.0 / (width as f64).sqrt(),
         );
-        let r = b.weights(&mut self.rng, "R", &[1, gates * hidden, hidden], recurrent_scale);
+        let r = b.weights(
+            &mut self.rng,
+            "R",
+            &[1, gates * hidden, hidden],
+            recurrent_scale,
+        );
         let bias = if self.int(0, 3) != 0 {
             b.weights(&mut self.rng, "B", &[1, 2 * gates * hidden], 0.3)
         } else {
@@ -451,13 +479,21 @@ impl Gen {
         self.note(format!(
             "{op} hidden {hidden} {} {detail}{}{}{}",
             if reverse { "reverse" } else { "forward" },
-            if inputs.len() > 3 && !inputs[3].is_empty() { " bias" } else { "" },
+            if inputs.len() > 3 && !inputs[3].is_empty() {
+                " bias"
+            } else {
+                ""
+            },
             if peephole { " peephole" } else { "" },
             if with_state { " Y_h" } else { "" },
         ));
         let y = b.fresh("y");
         let state = b.fresh("y_h");
-        let outputs: Vec<&str> = if with_state { vec![&y, &state] } else { vec![&y] };
+        let outputs: Vec<&str> = if with_state {
+            vec![&y, &state]
+        } else {
+            vec![&y]
+        };
         let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
         b.op_into(op, &inputs, &outputs, attrs);
         y
@@ -514,7 +550,12 @@ impl Gen {
             let xt = b.op("Transpose", &["x"], vec![ints_attr("perm", &[1, 0, 2])]);
             let yt = b.fresh("y_time_major");
             b.op_into("Scan", &[&h0, &xt], &["h_last", &yt], attrs);
-            b.op_into("Transpose", &[&yt], &["y"], vec![ints_attr("perm", &[1, 0, 2])]);
+            b.op_into(
+                "Transpose",
+                &[&yt],
+                &["y"],
+                vec![ints_attr("perm", &[1, 0, 2])],
+            );
         } else {
             attrs.push(ints_attr("scan_input_axes", &[1]));
             attrs.push(ints_attr("scan_output_axes", &[1]));
@@ -564,7 +605,11 @@ impl Gen {
         }
         let ys: Vec<&str> = ys.iter().map(String::as_str).collect();
         b.op_into("Concat", &ys, &["y"], vec![int_attr("axis", 1)]);
-        let graph = b.graph("synth_unrolled", vec![shape.x.clone()], vec![shape.y.clone()]);
+        let graph = b.graph(
+            "synth_unrolled",
+            vec![shape.x.clone()],
+            vec![shape.y.clone()],
+        );
         Self::sequence_drawn(graph, shape)
     }
 }
