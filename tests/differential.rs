@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use nn2py::synth::differential::{compare, prepare, run_python, DiffOptions, Prepared};
-use nn2py::synth::{random_network, random_network_of, Style};
+use nn2py::synth::random_network;
 
 /// One model to check: a label (the generator's description, or a fixture's file name) and its
 /// ONNX bytes.
@@ -158,11 +158,11 @@ fn random_networks_200_to_300_agree_three_ways() {
 
 #[test]
 fn every_style_agrees_three_ways() {
-    let subjects: Vec<Subject> = Style::ALL
+    let subjects: Vec<Subject> = nn2py::synth::Style::ALL
         .iter()
         .flat_map(|&style| {
             (1000..1004).map(move |seed| {
-                let model = random_network_of(style, seed);
+                let model = nn2py::synth::random_network_of(style, seed);
                 Subject {
                     name: model.description,
                     style: style.name(),
@@ -172,7 +172,7 @@ fn every_style_agrees_three_ways() {
         })
         .collect();
     let tally = check_models(&subjects, &DiffOptions::default());
-    assert_eq!(tally.per_style.len(), Style::ALL.len());
+    assert_eq!(tally.per_style.len(), nn2py::synth::Style::ALL.len());
     assert_all_agree(&tally);
 }
 
@@ -205,7 +205,7 @@ fn fixtures_that_once_disagreed_agree_three_ways() {
 /// caught against both the interpreter and onnxruntime.
 #[test]
 fn a_perturbed_output_is_a_disagreement() {
-    let model = random_network_of(Style::Mlp, 7);
+    let model = nn2py::synth::random_network_of(nn2py::synth::Style::Mlp, 7);
     let prepared = prepare(&model.description, &model.onnx, &DiffOptions::default())
         .expect("the model compiles");
     let oracle: Vec<Vec<nn2py::network::Tensor>> = prepared.interp.clone();

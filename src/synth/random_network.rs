@@ -199,7 +199,7 @@ impl Gen {
                 if !act.is_empty() {
                     current = b.op(act, &[&current], vec![]);
                 }
-                self.note(format!("{}", if act.is_empty() { "none" } else { act }));
+                self.note(if act.is_empty() { "none" } else { act }.to_string());
             }
             if self.int(0, 3) == 0 {
                 current = self.constant_arith(b, &current, width);
