@@ -17,6 +17,7 @@ pub mod normal;
 pub mod program;
 pub mod rewrite;
 pub mod rng;
+pub mod synth;
 pub mod tasks;
 pub mod train;
 pub mod verify;

@@ -9,15 +9,12 @@ use serde::Serialize;
 use super::{ExampleLayout, Examples};
 use crate::network::DType;
 
-/// The harness: loads the module from a path, calls `predict` on every example read from stdin
-/// (JSON), writes the flattened outputs (or `null` where `predict` raised) as JSON to stdout.
+/// The harness: for each job, loads the module from a path, calls `predict` on every example
+/// (JSON on stdin), and writes the flattened outputs (or `null` where `predict` raised) as one JSON
+/// list per job to stdout. A module that fails to load gives `{"error": message}` for its job.
 const HARNESS: &str = r#"
 import importlib.util, json, math, sys
 
-spec = importlib.util.spec_from_file_location("nn2py_generated", sys.argv[1])
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-request = json.load(sys.stdin)
 convert = {"int": int, "float": float, "bool": lambda v: v != 0}
 
 
@@ -34,25 +31,38 @@ def encode(value):
     return value if math.isfinite(value) else repr(value)
 
 
-results = []
-for example in request["examples"]:
+def run(index, job):
+    spec = importlib.util.spec_from_file_location(f"nn2py_generated_{index}", job["module"])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    results = []
+    for example in job["examples"]:
+        try:
+            if job["kind"] == "sequence":
+                d = job["input_dim"]
+                cast = convert[job["dtype"]]
+                steps = [[cast(v) for v in example[i : i + d]] for i in range(0, len(example), d)]
+                result = module.predict([s[0] if d == 1 else tuple(s) for s in steps])
+            else:
+                args, offset = [], 0
+                for count, dtype in job["inputs"]:
+                    part = [convert[dtype](v) for v in example[offset : offset + count]]
+                    offset += count
+                    args.append(part[0] if count == 1 else tuple(part))
+                result = module.predict(*args)
+            results.append([encode(v) for v in flat(result)])
+        except Exception:
+            results.append(None)
+    return results
+
+
+replies = []
+for index, job in enumerate(json.load(sys.stdin)):
     try:
-        if request["kind"] == "sequence":
-            d = request["input_dim"]
-            cast = convert[request["dtype"]]
-            steps = [[cast(v) for v in example[i : i + d]] for i in range(0, len(example), d)]
-            result = module.predict([s[0] if d == 1 else tuple(s) for s in steps])
-        else:
-            args, offset = [], 0
-            for count, dtype in request["inputs"]:
-                part = [convert[dtype](v) for v in example[offset : offset + count]]
-                offset += count
-                args.append(part[0] if count == 1 else tuple(part))
-            result = module.predict(*args)
-        results.append([encode(v) for v in flat(result)])
-    except Exception:
-        results.append(None)
-json.dump(results, sys.stdout)
+        replies.append(run(index, job))
+    except Exception as error:
+        replies.append({"error": f"{type(error).__name__}: {error}"})
+json.dump(replies, sys.stdout)
 "#;
 
 /// Why the Python module could not be run at all.
@@ -63,7 +73,8 @@ pub struct PythonRunError {
 }
 
 #[derive(Serialize)]
-struct Request<'a> {
+struct Job<'a> {
+    module: &'a Path,
     kind: &'static str,
     input_dim: usize,
     dtype: &'static str,
@@ -79,41 +90,52 @@ fn dtype_name(dtype: DType) -> &'static str {
     }
 }
 
+/// One module to run and the examples to run it on.
+#[derive(Debug, Clone, Copy)]
+pub struct ModuleJob<'a> {
+    pub module: &'a Path,
+    pub layout: &'a ExampleLayout,
+    pub examples: &'a Examples,
+}
+
+/// The flattened outputs per example (`None` where `predict` raised).
+pub type ModuleOutputs = Vec<Option<Vec<f64>>>;
+
 /// Runs `predict` of the module at `module` with `python` on every example; returns the
-/// flattened outputs per example (`None` where `predict` raised).
+/// flattened outputs per example (`None` where `predict` raised). Errors: `python` cannot be
+/// run, or the module cannot be loaded.
 pub fn run_module(
     python: &str,
     module: &Path,
     layout: &ExampleLayout,
     examples: &Examples,
-) -> Result<Vec<Option<Vec<f64>>>, PythonRunError> {
-    let request = match layout {
-        ExampleLayout::Pointwise(inputs) => Request {
-            kind: "pointwise",
-            input_dim: 0,
-            dtype: "float",
-            inputs: inputs
-                .iter()
-                .map(|(dtype, shape)| (shape.iter().product(), dtype_name(*dtype)))
-                .collect(),
-            examples: &examples.examples,
-        },
-        ExampleLayout::Sequence {
-            input_dim, dtype, ..
-        } => Request {
-            kind: "sequence",
-            input_dim: *input_dim,
-            dtype: dtype_name(*dtype),
-            inputs: Vec::new(),
-            examples: &examples.examples,
-        },
+) -> Result<ModuleOutputs, PythonRunError> {
+    let job = ModuleJob {
+        module,
+        layout,
+        examples,
     };
+    let mut replies = run_modules(python, &[job])?;
+    replies.pop().unwrap_or_else(|| {
+        Err(PythonRunError {
+            message: "the harness gave no reply".to_string(),
+        })
+    })
+}
+
+/// Runs many modules in one `python` process (its start-up dominates small jobs); returns one
+/// result per job, in order: the outputs, or why that module could not be loaded. Errors: `python`
+/// cannot be run, or its reply is unreadable.
+pub fn run_modules(
+    python: &str,
+    jobs: &[ModuleJob],
+) -> Result<Vec<Result<ModuleOutputs, PythonRunError>>, PythonRunError> {
     let fail = |message: String| PythonRunError { message };
+    let request: Vec<Job> = jobs.iter().map(job_request).collect();
     let body = serde_json::to_vec(&request).map_err(|e| fail(e.to_string()))?;
     let mut child = Command::new(python)
         .arg("-c")
         .arg(HARNESS)
-        .arg(module)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -137,25 +159,75 @@ pub fn run_module(
             tail.join("\n")
         )));
     }
-    let parsed: Vec<Option<Vec<serde_json::Value>>> = serde_json::from_slice(&output.stdout)
+    let parsed: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout)
         .map_err(|e| fail(format!("unreadable harness output: {e}")))?;
-    Ok(parsed
-        .into_iter()
-        .map(|outputs| {
-            outputs.map(|values| {
-                values
-                    .iter()
-                    .map(|v| match v {
-                        serde_json::Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
-                        serde_json::Value::String(s) => match s.as_str() {
-                            "inf" => f64::INFINITY,
-                            "-inf" => f64::NEG_INFINITY,
-                            _ => f64::NAN,
-                        },
-                        _ => f64::NAN,
-                    })
-                    .collect()
-            })
+    if parsed.len() != jobs.len() {
+        return Err(fail(format!(
+            "the harness answered {} of {} modules",
+            parsed.len(),
+            jobs.len()
+        )));
+    }
+    Ok(parsed.iter().map(decode_reply).collect())
+}
+
+fn job_request<'a>(job: &ModuleJob<'a>) -> Job<'a> {
+    let examples = &job.examples.examples;
+    match job.layout {
+        ExampleLayout::Pointwise(inputs) => Job {
+            module: job.module,
+            kind: "pointwise",
+            input_dim: 0,
+            dtype: "float",
+            inputs: inputs
+                .iter()
+                .map(|(dtype, shape)| (shape.iter().product(), dtype_name(*dtype)))
+                .collect(),
+            examples,
+        },
+        ExampleLayout::Sequence {
+            input_dim, dtype, ..
+        } => Job {
+            module: job.module,
+            kind: "sequence",
+            input_dim: *input_dim,
+            dtype: dtype_name(*dtype),
+            inputs: Vec::new(),
+            examples,
+        },
+    }
+}
+
+/// One job's reply: a list with one entry per example (a list of numbers, or `null`), or
+/// `{"error": message}`.
+fn decode_reply(reply: &serde_json::Value) -> Result<ModuleOutputs, PythonRunError> {
+    let fail = |message: String| PythonRunError { message };
+    let examples = match reply {
+        serde_json::Value::Array(examples) => examples,
+        serde_json::Value::Object(map) => {
+            let message = map.get("error").and_then(|m| m.as_str()).unwrap_or("");
+            return Err(fail(format!("the module could not be loaded: {message}")));
+        }
+        _ => return Err(fail("unreadable harness output".to_string())),
+    };
+    examples
+        .iter()
+        .map(|outputs| match outputs {
+            serde_json::Value::Null => Ok(None),
+            serde_json::Value::Array(values) => Ok(Some(values.iter().map(number).collect())),
+            _ => Err(fail("unreadable harness output".to_string())),
         })
-        .collect())
+        .collect()
+}
+
+fn number(v: &serde_json::Value) -> f64 {
+    match v {
+        serde_json::Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
+        serde_json::Value::String(s) => match s.as_str() {
+            "inf" => f64::INFINITY,
+            "-inf" => f64::NEG_INFINITY,
+            _ => f64::NAN,
+        },
+        _ => f64::NAN,
+    }
 }

@@ -56,6 +56,17 @@ pub fn run_onnxruntime_node(node: &NodeSpec, inputs: &[(String, Tensor)]) -> Vec
 }
 
 fn run(args: &[&str], request: &Value) -> Vec<Tensor> {
+    let reply = run_json(args, request);
+    reply["outputs"]
+        .as_array()
+        .expect("oracle reply has no outputs list")
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+/// Runs the oracle script with `args` on `request`; returns its JSON reply.
+fn run_json(args: &[&str], request: &Value) -> Value {
     let mut child = Command::new("python3")
         .arg(SCRIPT)
         .args(args)
@@ -76,13 +87,7 @@ fn run(args: &[&str], request: &Value) -> Vec<Tensor> {
         "onnxruntime oracle failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let reply: Value = serde_json::from_slice(&output.stdout).expect("oracle output is not JSON");
-    reply["outputs"]
-        .as_array()
-        .expect("oracle reply has no outputs list")
-        .iter()
-        .map(decode)
-        .collect()
+    serde_json::from_slice(&output.stdout).expect("oracle output is not JSON")
 }
 
 fn encode_inputs(inputs: &[(String, Tensor)]) -> Value {
@@ -155,4 +160,46 @@ pub fn assert_close(got: &Tensor, want: &Tensor, rel: f32, abs: f32, what: &str)
         }
         _ => assert_eq!(got, want, "{what}: values differ"),
     }
+}
+
+/// One model file for [`run_onnxruntime_batch`] and the input sets to run it on (named inputs).
+pub struct BatchJob {
+    pub model: std::path::PathBuf,
+    pub feeds: Vec<Vec<(String, Tensor)>>,
+}
+
+/// Runs many models under onnxruntime in one python process (its start-up and imports cost about
+/// a second): per model, its outputs on every feed, or the error onnxruntime gave for that model.
+pub fn run_onnxruntime_batch(jobs: &[BatchJob]) -> Vec<Result<Vec<Vec<Tensor>>, String>> {
+    let models: Vec<Value> = jobs
+        .iter()
+        .map(|job| {
+            json!({
+                "path": job.model.to_str().expect("model path is not UTF-8"),
+                "feeds": job.feeds.iter().map(|feed| encode_inputs(feed)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let reply = run_json(&["--batch"], &json!({ "models": models }));
+    let results = reply["results"]
+        .as_array()
+        .expect("oracle reply has no results list");
+    assert_eq!(results.len(), jobs.len(), "one oracle result per model");
+    results
+        .iter()
+        .map(|result| match result["outputs"].as_array() {
+            Some(feeds) => Ok(feeds
+                .iter()
+                .map(|outputs| {
+                    outputs
+                        .as_array()
+                        .expect("outputs list")
+                        .iter()
+                        .map(decode)
+                        .collect()
+                })
+                .collect()),
+            None => Err(result["error"].as_str().unwrap_or("no reason").to_string()),
+        })
+        .collect()
 }

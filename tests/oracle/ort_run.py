@@ -4,6 +4,7 @@
 Usage:
   ort_run.py MODEL.onnx   run a model file
   ort_run.py --node       build a one-node model from the request's "node" entry, then run it
+  ort_run.py --batch      run many model files, each on many input sets, in one process
 
 Reads JSON on stdin: {"inputs": {name: {"dtype": "float32"|"int64"|"bool", "shape": [...],
 "data": [...]}}} (data flat, row-major;
@@ -19,6 +20,10 @@ attribute.
 
 Writes JSON on stdout: {"outputs": [{"name", "dtype", "shape", "data"}, ...]} in the model's
 output order.
+
+With --batch the request is {"models": [{"path": str, "feeds": [inputs, ...]}]} (each `inputs` as
+above) and the reply {"results": [{"outputs": [[output, ...] per feed]} or {"error": str}]}, one
+per model in order: a model onnxruntime refuses or fails on gives its error, not the whole run's.
 """
 
 import json
@@ -132,28 +137,51 @@ def batch_major_to_time_major(model):
     return model
 
 
+def session_for(model_bytes):
+    model = batch_major_to_time_major(model_bytes)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    return ort.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
+
+
+def run_session(session, inputs):
+    declared = {i.name: SESSION_TYPES.get(i.type) for i in session.get_inputs()}
+    feeds = {}
+    for name, spec in inputs.items():
+        array = to_array(spec)
+        feeds[name] = array.astype(declared[name]) if declared.get(name) else array
+    names = [o.name for o in session.get_outputs()]
+    results = session.run(names, feeds)
+    return [from_array(n, r) for n, r in zip(names, results)]
+
+
+def run_batch(request):
+    results = []
+    for job in request["models"]:
+        try:
+            session = session_for(onnx.load(job["path"]))
+            outputs = [run_session(session, feed) for feed in job["feeds"]]
+            results.append({"outputs": outputs})
+        except Exception as error:
+            results.append({"error": f"{type(error).__name__}: {error}"})
+    return {"results": results}
+
+
 def main():
     request = json.load(sys.stdin)
+    if len(sys.argv) == 2 and sys.argv[1] == "--batch":
+        json.dump(run_batch(request), sys.stdout)
+        return
     if len(sys.argv) == 2 and sys.argv[1] == "--node":
         model = node_model(request)
     elif len(sys.argv) == 2:
         model = onnx.load(sys.argv[1])
     else:
         sys.exit(__doc__)
-    model = batch_major_to_time_major(model).SerializeToString()
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-    declared = {i.name: SESSION_TYPES.get(i.type) for i in session.get_inputs()}
-    feeds = {}
-    for name, spec in request["inputs"].items():
-        array = to_array(spec)
-        feeds[name] = array.astype(declared[name]) if declared.get(name) else array
-    names = [o.name for o in session.get_outputs()]
-    results = session.run(names, feeds)
-    json.dump(
-        {"outputs": [from_array(n, r) for n, r in zip(names, results)]}, sys.stdout
-    )
+    session = session_for(model)
+    json.dump({"outputs": run_session(session, request["inputs"])}, sys.stdout)
 
 
 if __name__ == "__main__":
