@@ -135,7 +135,8 @@ pub fn whiten(points: &[[f64; 2]]) -> Option<Vec<[f64; 2]>> {
     let det = sxx * syy - sxy * sxy;
     let disc = (trace * trace / 4.0 - det).max(0.0).sqrt();
     let (l1, l2) = (trace / 2.0 + disc, trace / 2.0 - disc);
-    if !(l2 > 1e-12 * l1.max(f64::MIN_POSITIVE)) || !l1.is_finite() {
+    // NaN compares false, so `is_nan` keeps a NaN covariance out too.
+    if l2.is_nan() || l2 <= 1e-12 * l1.max(f64::MIN_POSITIVE) || !l1.is_finite() {
         return None;
     }
     let (v1x, v1y) = if sxy.abs() > 1e-300 {
