@@ -259,10 +259,7 @@ pub fn collect(
         .iter()
         .map(|&(lo, hi)| Range::Integers { lo, hi })
         .collect();
-    let examples = verify::draw_examples(
-        &subject.layout.example_ranges(&features),
-        verify_options,
-    );
+    let examples = verify::draw_examples(&subject.layout.example_ranges(&features), verify_options);
     let layer_names = layer_names(subject);
     let mut layers: Vec<Layer> = Vec::new();
     let mut slot_of = std::collections::BTreeMap::new();
@@ -295,9 +292,7 @@ pub fn collect(
         outputs.push(run.outputs);
         predictions.push(run.predictions);
     }
-    layers.retain(|l| {
-        l.dim >= 2 && layer.is_none_or(|want| want == l.name || want == l.label())
-    });
+    layers.retain(|l| l.dim >= 2 && layer.is_none_or(|want| want == l.name || want == l.label()));
     if let Some(want) = layer {
         if layers.is_empty() {
             return Err(FeatureError::NoSuchLayer(want.to_string()));

@@ -210,7 +210,9 @@ pub fn analyse_layer(
         }
     }
     for (plane, irr, share, points) in pair_planes {
-        let covered = circles.iter().any(|c| plane_overlap(&c.basis, &plane) >= 0.5);
+        let covered = circles
+            .iter()
+            .any(|c| plane_overlap(&c.basis, &plane) >= 0.5);
         if !irr.is_irreducible() || covered {
             continue;
         }

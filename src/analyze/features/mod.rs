@@ -29,7 +29,9 @@ use crate::driver::{self, CompileError};
 use crate::network::interp::InterpError;
 use crate::network::Network;
 
-pub use report::{summary, Feature, FeatureKind, FeatureReport, LayerReport, PairReport, ProbeReport};
+pub use report::{
+    summary, Feature, FeatureKind, FeatureReport, LayerReport, PairReport, ProbeReport,
+};
 
 /// Version of the JSON report's layout.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -131,12 +133,11 @@ pub fn analyze_features(
         layers.push(analysed.layer);
         features.extend(analysed.features);
     }
-    let clock_pizza = clock::measure(&subject, &acts, options.seed).map_err(|cause| {
-        FeatureError::Run {
+    let clock_pizza =
+        clock::measure(&subject, &acts, options.seed).map_err(|cause| FeatureError::Run {
             input: Vec::new(),
             cause,
-        }
-    })?;
+        })?;
     let mut pictures = BTreeMap::new();
     for (i, feature) in features.iter_mut().enumerate() {
         if feature.points.is_empty() {

@@ -41,7 +41,12 @@ pub fn class_sums(rows: &[f64], d: usize, var: &Variable) -> ClassSums {
         .collect();
     let total_ss = rows
         .chunks_exact(d)
-        .map(|row| row.iter().zip(&mean).map(|(x, m)| (x - m) * (x - m)).sum::<f64>())
+        .map(|row| {
+            row.iter()
+                .zip(&mean)
+                .map(|(x, m)| (x - m) * (x - m))
+                .sum::<f64>()
+        })
         .sum();
     ClassSums {
         p,
@@ -239,12 +244,20 @@ pub fn fit_circle(rows: &[f64], var: &Variable, cs: &ClassSums, k: usize) -> Opt
     Some(Circle {
         k,
         variance_explained: f.r2,
-        plane_r2: if total > 0.0 { 1.0 - resid / total } else { 0.0 },
+        plane_r2: if total > 0.0 {
+            1.0 - resid / total
+        } else {
+            0.0
+        },
         basis: [u1, u2],
         centre,
         phase,
         radius,
-        radius_cv: if radius > 0.0 { radius_sd / radius } else { 1.0 },
+        radius_cv: if radius > 0.0 {
+            radius_sd / radius
+        } else {
+            1.0
+        },
         angle_error: (sq / n).sqrt(),
         decode_accuracy: decoded as f64 / n,
         k_inverse,
