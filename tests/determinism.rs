@@ -60,6 +60,8 @@ fn taskset_available() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+// A check that cannot run says so on stderr rather than passing silently.
+#[allow(clippy::print_stderr)]
 fn check_deterministic(args: &[&str], label: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let (first, first_report) = convert(args, dir.path(), "first", false);
