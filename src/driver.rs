@@ -463,7 +463,8 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
                     };
                     // A judge never fails (a candidate the interpreter refuses is rejected), so
                     // normalisation always gives a network.
-                    let normalised = match normal::normalise(&network, &mut judge) {
+                    let snap = readout == Readout::Round;
+                    let normalised = match normal::normalise(&network, &mut judge, snap) {
                         Ok((normalised, normal_report)) => {
                             report.normal = Some(normal_report);
                             normalised

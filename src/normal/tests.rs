@@ -147,9 +147,10 @@ fn permuted_rescaled_duplicated_and_dead_units_reach_the_same_normal_form() {
             "the variant is equivalent"
         );
     }
-    let (clean_normal, clean_report) = normalise(&clean, &mut judge_against(&clean, 1e-4)).unwrap();
+    let (clean_normal, clean_report) =
+        normalise(&clean, &mut judge_against(&clean, 1e-4), true).unwrap();
     let (hidden_normal, hidden_report) =
-        normalise(&hidden, &mut judge_against(&hidden, 1e-4)).unwrap();
+        normalise(&hidden, &mut judge_against(&hidden, 1e-4), true).unwrap();
     assert_eq!(clean_report.units_after, 3);
     assert_eq!(hidden_report.units_before, 5);
     assert_eq!(hidden_report.units_after, 3);
@@ -172,8 +173,8 @@ fn tanh_units_take_a_positive_largest_weight() {
         &[-1.0, 2.0],
         0.0,
     );
-    let (a, _) = normalise(&net, &mut judge_against(&net, 1e-5)).unwrap();
-    let (b, _) = normalise(&flipped, &mut judge_against(&flipped, 1e-5)).unwrap();
+    let (a, _) = normalise(&net, &mut judge_against(&net, 1e-5), false).unwrap();
+    let (b, _) = normalise(&flipped, &mut judge_against(&flipped, 1e-5), false).unwrap();
     assert_close(&a, &b);
     let first_row = &weights(&a)[0];
     let largest = first_row
@@ -193,7 +194,7 @@ fn snapping_is_kept_only_where_the_judge_agrees() {
         0.0,
     );
     // Loose judge: every near-simple weight snaps.
-    let (loose, report) = normalise(&net, &mut judge_against(&net, 0.1)).unwrap();
+    let (loose, report) = normalise(&net, &mut judge_against(&net, 0.1), true).unwrap();
     let snap = report.passes.iter().find(|p| p.pass == "snap").unwrap();
     assert!(snap.accepted);
     assert!(weights(&loose)
@@ -204,7 +205,7 @@ fn snapping_is_kept_only_where_the_judge_agrees() {
             .any(|s| (w - s).abs() < 1e-6)
             || (w * 4.0).fract() == 0.0));
     // A judge that accepts nothing: the network is left as it was.
-    let (strict, report) = normalise(&net, &mut |_: &Network| Ok(false)).unwrap();
+    let (strict, report) = normalise(&net, &mut |_: &Network| Ok(false), true).unwrap();
     assert!(report.passes.iter().all(|p| !p.accepted));
     assert_eq!(strict, net);
 }
