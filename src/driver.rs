@@ -405,7 +405,7 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
     }
 
     // Lifting first: the faithful lowering is only needed when lifting does not give a program.
-    let mut lifted = None;
+    let mut attempt = None;
     if let (
         true,
         Readout::Round,
@@ -421,7 +421,22 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         &examples,
         &reference,
     ) {
-        let (found, lift_report) = try_lift(model, ranges, &layout, examples, reference, options)?;
+        attempt = Some(try_lift(
+            model, ranges, &layout, examples, reference, options,
+        )?);
+    }
+    if let (true, Network::Pointwise(_), Some(examples), Some(reference)) =
+        (options.lift, &network, &examples, &reference)
+    {
+        // Integer outputs on an enumerated domain: the network's function is a finite table.
+        if examples.exhaustive && reference.exact.iter().all(|&e| e) {
+            attempt = Some(try_lift_pointwise(
+                &network, &layout, examples, reference, options,
+            ));
+        }
+    }
+    let mut lifted = None;
+    if let Some((found, lift_report)) = attempt {
         if let Some((lifted_program, lifted_verification, lifted_rewrite)) = found {
             report
                 .limits_reached
@@ -431,24 +446,6 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         }
         report.lift = Some(lift_report);
         timer.lap("lift");
-    }
-    if let (true, None, Network::Pointwise(_), Some(examples), Some(reference)) =
-        (options.lift, &lifted, &network, &examples, &reference)
-    {
-        // Integer outputs on an enumerated domain: the network's function is a finite table.
-        if examples.exhaustive && reference.exact.iter().all(|&e| e) {
-            let (found, lift_report) =
-                try_lift_pointwise(&network, &layout, examples, reference, options);
-            if let Some((lifted_program, lifted_verification, lifted_rewrite)) = found {
-                report
-                    .limits_reached
-                    .extend(rewrite_notes(&lifted_rewrite, &options.rewrite));
-                report.rewrite = Some(lifted_rewrite);
-                lifted = Some((lifted_program, lifted_verification));
-            }
-            report.lift = Some(lift_report);
-            timer.lap("lift");
-        }
     }
     let program = match lifted {
         Some((program, verification)) => {
