@@ -354,6 +354,11 @@ struct TrainArgs {
     #[arg(long)]
     no_simplify: bool,
 
+    /// Skip polishing (continued training, with mined hard examples, of a network that the
+    /// search found but that is not exact on the larger judge set).
+    #[arg(long)]
+    no_polish: bool,
+
     /// Write the network even when it is not exact on the check set (the exit code is still 1).
     #[arg(long)]
     keep_inexact: bool,
@@ -684,6 +689,7 @@ fn train_options(
     step_budget: Option<usize>,
     hidden: Option<&[usize]>,
     no_simplify: bool,
+    no_polish: bool,
 ) -> Result<TrainOptions, Failure> {
     let mut options = TrainOptions {
         seed,
@@ -703,6 +709,9 @@ fn train_options(
     }
     if no_simplify {
         options.simplify = None;
+    }
+    if no_polish {
+        options.polish = None;
     }
     Ok(options)
 }
@@ -737,6 +746,7 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
         args.step_budget,
         args.hidden.as_deref(),
         args.no_simplify,
+        args.no_polish,
     )?;
     let bar = progress_bar(0);
     bar.set_message(format!("training {}", task.name));
@@ -779,7 +789,14 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
         "parameters",
         format!("{} ({} nonzero)", trained.parameters, trained.nonzero),
     );
-    line("steps", trained.steps.to_string());
+    line(
+        "steps",
+        if trained.polish_steps > 0 {
+            format!("{} ({} polishing)", trained.steps, trained.polish_steps)
+        } else {
+            trained.steps.to_string()
+        },
+    );
     line(
         "held-out",
         format!(
@@ -864,7 +881,7 @@ fn bench_command(args: &Mips62Args) -> Result<u8, Failure> {
         models: args.models.clone(),
         jobs,
         retrain: args.retrain,
-        train: train_options(args.seed, args.step_budget, None, false)?,
+        train: train_options(args.seed, args.step_budget, None, false, false)?,
         python: args.python.clone(),
         ..BenchOptions::default()
     };

@@ -58,6 +58,9 @@ pub struct TrainingRecord {
     pub parameters: usize,
     pub nonzero: usize,
     pub steps: usize,
+    /// Of `steps`, those spent polishing (absent in records written before polishing existed).
+    #[serde(default)]
+    pub polish_steps: usize,
     /// Wall time of the whole training run.
     pub seconds: f64,
     pub check: CheckAccuracy,
@@ -78,6 +81,7 @@ impl TrainingRecord {
             parameters: trained.parameters,
             nonzero: trained.nonzero,
             steps: trained.steps,
+            polish_steps: trained.polish_steps,
             seconds: trained.seconds,
             check: CheckAccuracy {
                 values_correct: trained.check.values_correct,
@@ -235,6 +239,7 @@ mod tests {
             parameters: 45,
             nonzero: 30,
             steps: 1200,
+            polish_steps: 0,
             seconds: 1.5,
             check: CheckAccuracy {
                 values_correct: 100,

@@ -24,6 +24,7 @@ pub mod mlp_data;
 pub mod mlp_fit;
 pub mod model;
 pub mod penalty;
+pub mod polish;
 pub mod search;
 pub mod simplify;
 pub mod sweep;
@@ -35,6 +36,7 @@ use crate::tasks::{Task, TaskError};
 use crate::train::batch::Batch;
 use crate::train::fit::{accuracy, Accuracy};
 use crate::train::model::Architecture;
+use crate::train::polish::{polish, PolishOptions};
 use crate::train::search::{mix, search, Attempt, SearchEvent, SearchOptions};
 use crate::train::simplify::{nonzero, simplify, SimplifyOptions, Stage};
 
@@ -55,12 +57,18 @@ pub enum TrainError {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TrainOptions {
     pub search: SearchOptions,
+    /// `None` skips polishing (continued training of a network that is not exact on the judge set).
+    pub polish: Option<PolishOptions>,
     /// `None` skips simplicity retraining.
     pub simplify: Option<SimplifyOptions>,
     /// Sequences in the training pool.
     pub train_sequences: usize,
     /// Sequences in the held-out batch the search and simplification judge by.
     pub held_out_sequences: usize,
+    /// Sequences in the judge set that polishing and simplification are judged by.
+    pub judge_sequences: usize,
+    /// Sequences in polishing's training pool (fresh, apart from the search's pool).
+    pub polish_pool_sequences: usize,
     /// Sequences in the final held-out check.
     pub check_sequences: usize,
     pub seed: u64,
@@ -70,9 +78,12 @@ impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
             search: SearchOptions::default(),
+            polish: Some(PolishOptions::default()),
             simplify: Some(SimplifyOptions::default()),
             train_sequences: 50_000,
             held_out_sequences: 2_000,
+            judge_sequences: 10_000,
+            polish_pool_sequences: 100_000,
             check_sequences: 10_000,
             seed: 1,
         }
@@ -86,6 +97,8 @@ pub enum DataPurpose {
     HeldOut = 2,
     Check = 3,
     Search = 4,
+    PolishPool = 5,
+    Judge = 6,
 }
 
 /// The seed for `purpose` in a run seeded by `seed` for the task at `task_index`; never
@@ -106,8 +119,10 @@ pub struct Trained {
     pub architecture: Architecture,
     pub parameters: usize,
     pub nonzero: usize,
-    /// Optimiser steps over the search and the simplification.
+    /// Optimiser steps over the search, polishing and the simplification.
     pub steps: usize,
+    /// Of `steps`, those spent polishing (0 when the search's network was exact on the judge set).
+    pub polish_steps: usize,
     pub seconds: f64,
     /// On the final check set (fresh sequences, not used in training or the search).
     pub check: Accuracy,
@@ -156,12 +171,41 @@ pub fn train_task(
     .ok_or(TrainError::NoCandidate)?;
     let mut steps: usize = found.attempts.iter().map(|a| a.steps).sum();
     let mut model = found.model;
+    let judge_data = task.generate(
+        options.judge_sequences,
+        task.length,
+        seed(DataPurpose::Judge),
+    )?;
+    let judge = Batch::all(&judge_data);
+    let mut polish_steps = 0;
+    if let Some(polish_options) = &options.polish {
+        if !accuracy(&model, &judge, &mut fused::Workspace::new()).is_exact() {
+            let pool = task.generate(
+                options.polish_pool_sequences,
+                task.length,
+                seed(DataPurpose::PolishPool),
+            )?;
+            let polished = polish(
+                model,
+                &pool,
+                &judge,
+                polish_options,
+                seed(DataPurpose::PolishPool) ^ 0x9,
+            );
+            polish_steps = polished.steps;
+            model = polished.model;
+        }
+    }
+    steps += polish_steps;
     let mut stages = Vec::new();
-    if let (true, Some(simplify_options)) = (found.accuracy.is_exact(), &options.simplify) {
+    let exact_on_judge = accuracy(&model, &judge, &mut fused::Workspace::new()).is_exact();
+    if let (true, Some(simplify_options)) = (exact_on_judge, &options.simplify) {
+        // Judged on the judge set, which is larger than the search's held-out batch and also
+        // covers it in distribution: a simplification must keep the rare cases polishing fixed.
         let simplified = simplify(
             model,
             &train,
-            &held_out,
+            &judge,
             simplify_options,
             seed(DataPurpose::Search) ^ 0x5,
         );
@@ -186,6 +230,7 @@ pub fn train_task(
         architecture,
         model,
         steps,
+        polish_steps,
         seconds: start.elapsed().as_secs_f64(),
         check,
         attempts: found.attempts,

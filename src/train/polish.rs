@@ -1,0 +1,249 @@
+//! Polishing: continued training of a nearly exact network until it is exact on a large judge set.
+//!
+//! The architecture search stops as soon as a network is exact on its held-out batch (a few
+//! thousand sequences). On tasks with rare cases (a carry that propagates far, a tie, a long run of
+//! one symbol), such a network can still miss one sequence in a few thousand. Polishing continues
+//! training from it at a lower learning rate, in rounds. Each round draws its batches from a fresh
+//! pool of training sequences, and a share of every batch comes from the pool's sequences that the
+//! network currently gets wrong (hard-example mining; the pool is training data, labelled by the
+//! task's generator). The round ends early once the network is exact on the judge set.
+//!
+//! **Contract:** the result is the network that was best on the judge set over the whole run (the
+//! input network when no round improved on it). The judge set is separate from the pool and from
+//! the final check set of [`crate::train::train_task`], which polishing never sees.
+
+use crate::export::AnchorRnn;
+use crate::rng::SplitMix64;
+use crate::tasks::Dataset;
+use crate::train::adamw::AdamW;
+use crate::train::batch::Batch;
+use crate::train::fit::{accuracy, engine, Accuracy, FitOptions};
+use crate::train::fused::Workspace;
+use crate::train::model::zeros_like;
+
+/// Settings of polishing.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PolishOptions {
+    /// Rounds of continued training; the wrong sequences are mined again before each.
+    pub rounds: usize,
+    /// Optimiser steps per round (fewer when the judge set becomes exact).
+    pub steps_per_round: usize,
+    /// Sequences per step.
+    pub batch: usize,
+    /// Learning rate at the first step; it decays by cosine over all rounds to
+    /// `lr * final_lr_fraction`.
+    pub lr: f32,
+    pub final_lr_fraction: f32,
+    /// Share of each batch drawn from the pool's wrong sequences (when there are any).
+    pub hard_fraction: f64,
+    /// Judge every this many steps.
+    pub eval_every: usize,
+}
+
+impl Default for PolishOptions {
+    fn default() -> Self {
+        PolishOptions {
+            rounds: 8,
+            steps_per_round: 2500,
+            batch: 512,
+            lr: 2e-3,
+            final_lr_fraction: 0.01,
+            hard_fraction: 0.25,
+            eval_every: 250,
+        }
+    }
+}
+
+/// What polishing did.
+#[derive(Debug, Clone)]
+pub struct PolishOutcome {
+    /// The best network on the judge set.
+    pub model: AnchorRnn,
+    /// Its accuracy on the judge set.
+    pub accuracy: Accuracy,
+    /// Accuracy of the input network on the judge set.
+    pub accuracy_before: Accuracy,
+    pub steps: usize,
+    pub rounds: usize,
+}
+
+/// Sequences of `data` (indices) on which `model` gets some value wrong, evaluated in chunks.
+pub fn wrong_sequences(model: &AnchorRnn, data: &Dataset, ws: &mut Workspace) -> Vec<usize> {
+    const CHUNK: usize = 4096;
+    let mut wrong = Vec::new();
+    let mut start = 0;
+    while start < data.count {
+        let indices: Vec<usize> = (start..(start + CHUNK).min(data.count)).collect();
+        let batch = Batch::from_dataset(data, &indices);
+        ws.forward(model, &batch);
+        let (n, o) = (batch.n, batch.output_dim);
+        let mut ok = vec![true; n];
+        for t in 0..batch.length {
+            let targets = batch.step_targets(t);
+            for (i, ok) in ok.iter_mut().enumerate() {
+                for j in 0..o {
+                    if ws.output(t, i, j).round() != targets[j * n + i] {
+                        *ok = false;
+                    }
+                }
+            }
+        }
+        wrong.extend(
+            ok.iter()
+                .enumerate()
+                .filter(|(_, ok)| !**ok)
+                .map(|(i, _)| indices[i]),
+        );
+        start += CHUNK;
+    }
+    wrong
+}
+
+/// Polishes `model` on `pool`, judged on `judge` (see the module's contract). Deterministic in
+/// `seed`.
+pub fn polish(
+    model: AnchorRnn,
+    pool: &Dataset,
+    judge: &Batch,
+    options: &PolishOptions,
+    seed: u64,
+) -> PolishOutcome {
+    let fit_defaults = FitOptions::default();
+    let mut eval_ws = Workspace::new();
+    let accuracy_before = accuracy(&model, judge, &mut eval_ws);
+    let mut best = (model.clone(), accuracy_before);
+    let mut current = model;
+    let mut engine = engine(fit_defaults.engine);
+    let mut grads = zeros_like(&current);
+    let mut optimiser = AdamW::new(&current, fit_defaults.adamw);
+    let mut rng = SplitMix64::new(seed);
+    let total_steps = options.rounds * options.steps_per_round;
+    let (mut steps, mut rounds) = (0, 0);
+    let mut indices = Vec::with_capacity(options.batch);
+    'rounds: for _ in 0..options.rounds {
+        if best.1.is_exact() || pool.count == 0 {
+            break;
+        }
+        rounds += 1;
+        let wrong = wrong_sequences(&current, pool, &mut eval_ws);
+        let hard = if wrong.is_empty() {
+            0
+        } else {
+            ((options.batch as f64 * options.hard_fraction) as usize).min(options.batch)
+        };
+        for _ in 0..options.steps_per_round {
+            indices.clear();
+            for k in 0..options.batch {
+                let index = if k < hard {
+                    wrong[rng.int_in(0, wrong.len() as i64 - 1) as usize]
+                } else {
+                    rng.int_in(0, pool.count as i64 - 1) as usize
+                };
+                indices.push(index);
+            }
+            let batch = Batch::from_dataset(pool, &indices);
+            let loss = engine.loss_and_gradients(&current, &batch, &mut grads);
+            if !loss.is_finite() {
+                break 'rounds;
+            }
+            optimiser.step(
+                &mut current,
+                &grads,
+                learning_rate(options, steps, total_steps),
+            );
+            steps += 1;
+            if steps % options.eval_every.max(1) == 0 {
+                let judged = accuracy(&current, judge, &mut eval_ws);
+                if judged.values_correct > best.1.values_correct {
+                    best = (current.clone(), judged);
+                }
+                if judged.is_exact() {
+                    break 'rounds;
+                }
+            }
+        }
+    }
+    PolishOutcome {
+        model: best.0,
+        accuracy: best.1,
+        accuracy_before,
+        steps,
+        rounds,
+    }
+}
+
+/// Cosine decay over all rounds.
+fn learning_rate(options: &PolishOptions, step: usize, total: usize) -> f32 {
+    let progress = step as f32 / total.max(1) as f32;
+    let floor = options.final_lr_fraction;
+    options.lr * (floor + (1.0 - floor) * 0.5 * (1.0 + (std::f32::consts::PI * progress).cos()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::Affine;
+
+    /// The running sum `h' = w h + x`, `y = h`: exact at `w = 1`.
+    fn running_sum(w: f32) -> AnchorRnn {
+        let f = Affine {
+            weight: vec![w, 1.0],
+            out: 1,
+            inp: 2,
+            bias: vec![0.0],
+        };
+        let g = Affine {
+            weight: vec![1.0],
+            out: 1,
+            inp: 1,
+            bias: vec![0.0],
+        };
+        AnchorRnn::new(1, 1, 1, vec![f], vec![g]).expect("valid")
+    }
+
+    fn sum_all(count: usize, seed: u64) -> Dataset {
+        crate::tasks::by_name("Sum_All")
+            .expect("task")
+            .generate(count, 10, seed)
+            .expect("data")
+    }
+
+    #[test]
+    fn a_slightly_wrong_running_sum_is_polished_to_exact() {
+        let pool = sum_all(2000, 11);
+        let judge = Batch::all(&sum_all(1000, 12));
+        let broken = running_sum(1.0002);
+        let wrong = wrong_sequences(&broken, &pool, &mut Workspace::new());
+        assert!(
+            !wrong.is_empty() && wrong.len() < pool.count,
+            "{}",
+            wrong.len()
+        );
+        let options = PolishOptions {
+            rounds: 4,
+            steps_per_round: 400,
+            batch: 128,
+            eval_every: 50,
+            ..PolishOptions::default()
+        };
+        let outcome = polish(broken, &pool, &judge, &options, 5);
+        assert!(!outcome.accuracy_before.is_exact());
+        assert!(outcome.accuracy.is_exact(), "{:?}", outcome.accuracy);
+        assert_eq!(
+            outcome.accuracy,
+            accuracy(&outcome.model, &judge, &mut Workspace::new())
+        );
+        assert!(outcome.steps > 0 && outcome.steps <= 1600);
+    }
+
+    #[test]
+    fn an_exact_network_is_returned_unchanged() {
+        let pool = sum_all(500, 13);
+        let judge = Batch::all(&sum_all(300, 14));
+        let exact = running_sum(1.0);
+        assert!(wrong_sequences(&exact, &pool, &mut Workspace::new()).is_empty());
+        let outcome = polish(exact.clone(), &pool, &judge, &PolishOptions::default(), 5);
+        assert_eq!(outcome.model, exact);
+        assert_eq!((outcome.steps, outcome.rounds), (0, 0));
+    }
+}
