@@ -2,8 +2,8 @@
 //! the Fourier probe of every candidate variable, and the decisions.
 //!
 //! - *circle*: a probe frequency explaining at least [`MIN_CIRCLE_SHARE`] of the layer, whose
-//!   plane fit explains [`MIN_PLANE_R2`] of the plane, whose angle decodes the value on
-//!   [`MIN_DECODE_ACCURACY`] of the examples, with radius variation at most [`MAX_RADIUS_CV`];
+//!   plane fit explains [`MIN_PLANE_R2`] of the plane, whose angle is within the decode tolerance
+//!   ([`super::DECODE_ANGLE_TOLERANCE`]) of the value's on [`MIN_DECODE_ACCURACY`] of the examples, with radius variation at most [`MAX_RADIUS_CV`];
 //!   a decodable plane with a larger radius variation is *irreducible-2d* when S and M say so.
 //! - *torus*: two circles of different variables in planes overlapping at most
 //!   [`MAX_TORUS_OVERLAP`]; its S is the smaller of its circles', M the larger, causal success
@@ -138,7 +138,7 @@ pub fn analyse_layer(
             let Some(circle) = probe::fit_circle(&layer.rows, &var, &cs, i + 1) else {
                 continue;
             };
-            if circle.plane_r2 < MIN_PLANE_R2 || circle.decode_accuracy < MIN_DECODE_ACCURACY {
+            if circle.plane_r2 < MIN_PLANE_R2 || circle.angle_accuracy < MIN_DECODE_ACCURACY {
                 continue;
             }
             let feature_seed = seed.wrapping_add(circles.len() as u64 * 7 + 1);
@@ -192,6 +192,7 @@ pub fn analyse_layer(
                 radius_cv: None,
                 angle_error: None,
                 decode_accuracy: None,
+                angle_accuracy: None,
                 causal_success: match (a.causal_success, b.causal_success) {
                     (Some(x), Some(y)) => Some(x.min(y)),
                     (x, y) => x.or(y),
@@ -232,6 +233,7 @@ pub fn analyse_layer(
             radius_cv: None,
             angle_error: None,
             decode_accuracy: None,
+            angle_accuracy: None,
             causal_success: None,
             causal_whole_layer: None,
             causal_trials: 0,
@@ -283,6 +285,7 @@ fn feature_of(
         radius_cv: Some(circle.radius_cv),
         angle_error: Some(circle.angle_error),
         decode_accuracy: Some(circle.decode_accuracy),
+        angle_accuracy: Some(circle.angle_accuracy),
         causal_success: causal.success,
         causal_whole_layer: causal.whole_layer,
         causal_trials: causal.trials,

@@ -40,8 +40,16 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub const MIN_CIRCLE_SHARE: f64 = 0.01;
 /// Smallest share of the plane's variance the circle fit must explain.
 pub const MIN_PLANE_R2: f64 = 0.8;
-/// Smallest share of examples whose value decodes back from the angle.
+/// Smallest share of examples whose angle lies within the decode tolerance of their value's
+/// (`probe::Circle::angle_accuracy`).
 pub const MIN_DECODE_ACCURACY: f64 = 0.9;
+/// Angle tolerance (radians) of a circle's code when `p > 20` (below, half a step, `pi / p`, is
+/// larger: exact decoding). Calibrated on the trained `models/mod_add` (p = 59): its embeddings'
+/// four frequency circles have radius variation 0.04-0.06 and RMS angle residuals 0.047-0.066
+/// (half a step is 0.053), so only 49-80% of values decode exactly from one circle alone (the
+/// network reads all four together), while all lie within 9 degrees. A random plane of p points
+/// lands within it with probability `2 * tolerance / 2 pi = 5%` per point.
+pub const DECODE_ANGLE_TOLERANCE: f64 = std::f64::consts::TAU / 40.0;
 /// Largest radius variation (sd / mean) of a circle; a good angle code with a larger one (a
 /// "pizza" filling the disc) is an irreducible 2-D feature, not a circle.
 pub const MAX_RADIUS_CV: f64 = 0.35;

@@ -11,6 +11,7 @@
 use std::f64::consts::TAU;
 
 use super::variables::Variable;
+use super::DECODE_ANGLE_TOLERANCE;
 
 /// Per-class sufficient statistics of one layer for one variable.
 pub struct ClassSums {
@@ -145,6 +146,10 @@ pub struct Circle {
     pub angle_error: f64,
     /// Share of examples whose value decodes back from the angle.
     pub decode_accuracy: f64,
+    /// Share of examples whose angle lies within `max(pi / p, DECODE_ANGLE_TOLERANCE)` of their
+    /// value's (`phase + 2 pi k v / p`): exact decoding for `p <= 20`, within about one neighbour
+    /// for larger `p`. 0 when `k` is not invertible mod `p`, as `decode_accuracy`.
+    pub angle_accuracy: f64,
     /// `k^-1 mod p` (`None` when `gcd(k, p) > 1`: the angle then gives `v` only mod `p / gcd`).
     pub k_inverse: Option<usize>,
     /// Each example's point in the plane, around the centre.
@@ -226,9 +231,15 @@ pub fn fit_circle(rows: &[f64], var: &Variable, cs: &ClassSums, k: usize) -> Opt
     let k_inverse = mod_inverse(k, p);
     let mut sq = 0.0;
     let mut decoded = 0usize;
+    let mut near = 0usize;
+    let tolerance = (TAU / (2.0 * p as f64)).max(DECODE_ANGLE_TOLERANCE);
     for (q, &v) in points.iter().zip(&var.values) {
         let theta = q[1].atan2(q[0]);
-        sq += wrap(theta - phase - step(v)).powi(2);
+        let residual = wrap(theta - phase - step(v));
+        sq += residual.powi(2);
+        if k_inverse.is_some() && residual.abs() <= tolerance {
+            near += 1;
+        }
         let m = ((wrap(theta - phase) * p as f64 / TAU).round() as i64).rem_euclid(p as i64);
         if let Some(inv) = k_inverse {
             if (m as usize * inv) % p == v {
@@ -260,6 +271,7 @@ pub fn fit_circle(rows: &[f64], var: &Variable, cs: &ClassSums, k: usize) -> Opt
         },
         angle_error: (sq / n).sqrt(),
         decode_accuracy: decoded as f64 / n,
+        angle_accuracy: near as f64 / n,
         k_inverse,
         points,
         class_points,
@@ -296,7 +308,7 @@ mod tests {
         assert!(r2[0] < 1e-9 && r2[4] < 1e-9);
         let circle = fit_circle(&rows, &var, &cs, 3).expect("circle");
         assert!((circle.plane_r2 - 1.0).abs() < 1e-9);
-        assert_eq!(circle.decode_accuracy, 1.0);
+        assert_eq!((circle.decode_accuracy, circle.angle_accuracy), (1.0, 1.0));
         assert!(circle.angle_error < 1e-9, "{}", circle.angle_error);
         assert!(circle.radius_cv < 1e-9 && (circle.radius - 2f64.sqrt()).abs() < 1e-9);
         assert_eq!(circle.k_inverse, Some(4));

@@ -58,6 +58,9 @@ pub struct Feature {
     /// RMS angle residual, radians.
     pub angle_error: Option<f64>,
     pub decode_accuracy: Option<f64>,
+    /// Share of examples whose angle is within the decode tolerance of their value's (the
+    /// detection criterion; see `probe::Circle::angle_accuracy`).
+    pub angle_accuracy: Option<f64>,
     /// How often the output followed a patched circle (see `causal`).
     pub causal_success: Option<f64>,
     /// The same for whole-activation patching (upper bound).
@@ -200,7 +203,7 @@ pub fn summary(report: &FeatureReport) -> String {
     for f in &report.features {
         let _ = writeln!(
             out,
-            "  {} {} of {} (p = {}, k = {}): S {:.2} bits (baseline {:.2}), M {:.2}, variance {:.2}, decode {}, causal {}",
+            "  {} {} of {} (p = {}, k = {}): S {:.2} bits (baseline {:.2}), M {:.2}, variance {:.2}, decode {} (near {}), causal {}",
             f.layer_label(),
             f.kind.as_str(),
             f.variable.as_deref().unwrap_or("?"),
@@ -211,6 +214,7 @@ pub fn summary(report: &FeatureReport) -> String {
             f.mixture,
             f.variance_explained,
             opt(f.decode_accuracy),
+            opt(f.angle_accuracy),
             opt(f.causal_success),
         );
         if let Some(rule) = &f.decode {
