@@ -36,7 +36,7 @@ use crate::tasks::{Task, TaskError};
 use crate::train::batch::Batch;
 use crate::train::fit::{accuracy, Accuracy};
 use crate::train::model::Architecture;
-use crate::train::polish::{polish, PolishOptions};
+use crate::train::polish::{polish, wrong_sequences, PolishOptions};
 use crate::train::search::{mix, search, Attempt, SearchEvent, SearchOptions};
 use crate::train::simplify::{nonzero, simplify, SimplifyOptions, Stage};
 
@@ -178,40 +178,55 @@ pub fn train_task(
     )?;
     let judge = Batch::all(&judge_data);
     let mut polish_steps = 0;
+    let pool = task.generate(
+        options.polish_pool_sequences,
+        task.length,
+        seed(DataPurpose::PolishPool),
+    )?;
+    let mut eval_ws = fused::Workspace::new();
     if let Some(polish_options) = &options.polish {
-        if !accuracy(&model, &judge, &mut fused::Workspace::new()).is_exact() {
-            let pool = task.generate(
-                options.polish_pool_sequences,
-                task.length,
-                seed(DataPurpose::PolishPool),
-            )?;
-            let polished = polish(
-                model,
-                &pool,
-                &judge,
-                polish_options,
-                seed(DataPurpose::PolishPool) ^ 0x9,
-            );
-            polish_steps = polished.steps;
-            model = polished.model;
-        }
+        let polished = polish(
+            model,
+            &pool,
+            &judge,
+            polish_options,
+            seed(DataPurpose::PolishPool) ^ 0x9,
+        );
+        polish_steps = polished.steps;
+        model = polished.model;
     }
     steps += polish_steps;
     let mut stages = Vec::new();
-    let exact_on_judge = accuracy(&model, &judge, &mut fused::Workspace::new()).is_exact();
+    let exact_on_judge = accuracy(&model, &judge, &mut eval_ws).is_exact();
     if let (true, Some(simplify_options)) = (exact_on_judge, &options.simplify) {
-        // Judged on the judge set, which is larger than the search's held-out batch and also
-        // covers it in distribution: a simplification must keep the rare cases polishing fixed.
+        // Judged on the judge set, which is larger than the search's held-out batch: a
+        // simplification must keep the rare cases that polishing fixed.
         let simplified = simplify(
-            model,
+            model.clone(),
             &train,
             &judge,
             simplify_options,
             seed(DataPurpose::Search) ^ 0x5,
         );
         steps += simplified.steps;
-        model = simplified.model;
         stages = simplified.stages;
+        // The pool is ten times the judge set: a simplification that is exact on the judge set
+        // but wrong on more pool sequences than before is undone.
+        let wrong_before = wrong_sequences(&model, &pool, &mut eval_ws).len();
+        let wrong_after = wrong_sequences(&simplified.model, &pool, &mut eval_ws).len();
+        if wrong_after > wrong_before {
+            stages.push(Stage {
+                name: format!(
+                    "undone: wrong on {wrong_after} of {} pool sequences (was {wrong_before})",
+                    pool.count
+                ),
+                kept: false,
+                nonzero: nonzero(&model),
+                frozen: 0,
+            });
+        } else {
+            model = simplified.model;
+        }
     }
     let check_data = task.generate(
         options.check_sequences,

@@ -6,10 +6,12 @@
 //! training from it at a lower learning rate, in rounds. Each round draws its batches from a fresh
 //! pool of training sequences, and a share of every batch comes from the pool's sequences that the
 //! network currently gets wrong (hard-example mining; the pool is training data, labelled by the
-//! task's generator). The round ends early once the network is exact on the judge set.
+//! task's generator). The run ends early once the network is exact on the judge set and on every
+//! sequence of the pool.
 //!
-//! **Contract:** the result is the network that was best on the judge set over the whole run (the
-//! input network when no round improved on it). The judge set is separate from the pool and from
+//! **Contract:** the result is the network that was best over the whole run (the input network
+//! when no round improved on it): most values right on the judge set, then, among networks exact
+//! there, fewest wrong sequences in the pool. The judge set is separate from the pool and from
 //! the final check set of [`crate::train::train_task`], which polishing never sees.
 
 use crate::export::AnchorRnn;
@@ -112,6 +114,11 @@ pub fn polish(
     let mut eval_ws = Workspace::new();
     let accuracy_before = accuracy(&model, judge, &mut eval_ws);
     let mut best = (model.clone(), accuracy_before);
+    let mut best_pool_wrong = if accuracy_before.is_exact() {
+        wrong_sequences(&model, pool, &mut eval_ws).len()
+    } else {
+        usize::MAX
+    };
     let mut current = model;
     let mut engine = engine(fit_defaults.engine);
     let mut grads = zeros_like(&current);
@@ -121,7 +128,7 @@ pub fn polish(
     let (mut steps, mut rounds) = (0, 0);
     let mut indices = Vec::with_capacity(options.batch);
     'rounds: for _ in 0..options.rounds {
-        if best.1.is_exact() || pool.count == 0 {
+        if best_pool_wrong == 0 || pool.count == 0 {
             break;
         }
         rounds += 1;
@@ -154,10 +161,21 @@ pub fn polish(
             steps += 1;
             if steps % options.eval_every.max(1) == 0 {
                 let judged = accuracy(&current, judge, &mut eval_ws);
-                if judged.values_correct > best.1.values_correct {
+                // Exact on the judge set is necessary but not enough: a network can still miss
+                // one sequence in thousands. Only then is the whole pool counted, and a network
+                // with no wrong sequence anywhere ends the run.
+                let pool_wrong = if judged.is_exact() {
+                    wrong_sequences(&current, pool, &mut eval_ws).len()
+                } else {
+                    usize::MAX
+                };
+                if (judged.values_correct, std::cmp::Reverse(pool_wrong))
+                    > (best.1.values_correct, std::cmp::Reverse(best_pool_wrong))
+                {
                     best = (current.clone(), judged);
+                    best_pool_wrong = pool_wrong;
                 }
-                if judged.is_exact() {
+                if pool_wrong == 0 {
                     break 'rounds;
                 }
             }
