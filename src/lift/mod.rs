@@ -15,6 +15,7 @@
 
 pub mod behaviour;
 pub mod build;
+pub mod complete;
 pub mod finite;
 pub mod lattice;
 pub mod linear;
@@ -30,14 +31,15 @@ use crate::network::interp::InterpError;
 use crate::network::{SequenceModel, TimeDirection};
 use crate::program::{LoopDirection, Program};
 use crate::verify::domain::Range;
-use crate::verify::{draw_examples, VerifyOptions};
+use crate::verify::{draw_examples, flatten, VerifyOptions};
 
 use behaviour::{cluster_by_behaviour, BehaviourOptions};
 use build::{build_program, build_table_program, Coding};
+use complete::domain_points;
 use finite::{find_machine, machine_from_partition, FiniteOptions, Machine};
 use lattice::{find_lattice, LatticeOptions};
 use solve::{solve, Solution};
-use trace::{trace_sequences, Trace};
+use trace::{trace_sequences, CellRunner, Trace};
 use window::{find_window, WindowOptions};
 
 /// How lifting searches.
@@ -155,18 +157,7 @@ pub fn lift_sequence(
         },
         Err(why) => report.notes.push(format!("window: {why}")),
     }
-    let machine = match find_machine(&trace, &options.finite) {
-        Ok(machine) => Ok(machine),
-        Err(geometric) => match cluster_by_behaviour(model, &trace, &bounds, &options.behaviour)? {
-            Some((group_of, groups)) => {
-                machine_from_partition(&trace, &group_of, groups, &options.finite)
-                    .map_err(|e| format!("by position: {geometric}; by behaviour: {e}"))
-            }
-            None => Err(format!(
-                "by position: {geometric}; too many states to probe"
-            )),
-        },
-    };
+    let machine = read_machine(model, &trace, &bounds, options)?;
     match machine {
         Ok(machine) => {
             let mut found = false;
@@ -224,6 +215,45 @@ pub fn lift_sequence(
     report.state_variables = solution.kept.len();
     report.formula_nodes = solution.size;
     Ok(Ok(Lifted { program, report }))
+}
+
+/// The trace read as a finite machine: by position when that machine is complete (every
+/// transition observed or read off the network), else also by behaviour, keeping the machine with
+/// fewer states (by position on a tie). The error says why neither reading gave one.
+///
+/// Errors: the interpreter's.
+fn read_machine(
+    model: &SequenceModel,
+    trace: &Trace,
+    bounds: &[(i64, i64)],
+    options: &LiftOptions,
+) -> Result<Result<Machine, String>, InterpError> {
+    let inputs = domain_points(bounds, options.finite.max_domain_points).unwrap_or_default();
+    let runner = CellRunner::new(model)?;
+    let step = |state: &[f64], input: &[i64]| {
+        let (output, next) = runner.step(runner.unflatten(state), input)?;
+        Ok::<_, InterpError>((output, flatten(&next).0))
+    };
+    let by_position = find_machine(trace, &inputs, step, &options.finite)?;
+    if let Ok(machine) = &by_position {
+        if machine.complete {
+            return Ok(by_position.map_err(|e| e.to_string()));
+        }
+    }
+    let by_behaviour = match cluster_by_behaviour(model, trace, bounds, &options.behaviour)? {
+        Some(mut clusters) => {
+            let group_of = std::mem::take(&mut clusters.group_of);
+            machine_from_partition(trace, &group_of, &mut clusters, &inputs, &options.finite)?
+                .map_err(|e| e.to_string())
+        }
+        None => Err("too many states to probe".to_string()),
+    };
+    Ok(match (by_position, by_behaviour) {
+        (Ok(position), Ok(behaviour)) if behaviour.count < position.count => Ok(behaviour),
+        (Ok(position), _) => Ok(position),
+        (Err(_), Ok(behaviour)) => Ok(behaviour),
+        (Err(geometric), Err(why)) => Err(format!("by position: {geometric}; by behaviour: {why}")),
+    })
 }
 
 /// The traced sequences: the whole domain of sequences when it is small, else a seeded sample.
