@@ -162,7 +162,7 @@ pub fn lift_sequence(
         Ok(machine) => {
             let mut found = false;
             let mut last = String::new();
-            for codes in labellings(&machine, &trace) {
+            for codes in labellings(&machine, &trace, &bounds) {
                 match solve(&trace, &codes, Some(&options.regress)) {
                     Ok(solution) => {
                         candidates.push((solution, Coding::Finite));
@@ -420,11 +420,49 @@ fn permutations(n: usize) -> Vec<Vec<usize>> {
     }
 }
 
+/// Numbers each state by its shortest input word from the initial state (breadth first, inputs
+/// in domain order) read as a numeral in base |domain|, most significant first: what a stream of
+/// digits has accumulated when it first reaches the state (the remainder, for long division).
+/// `None` when some state is not reached, two states get the same number, or a number overflows.
+fn access_numbers(machine: &Machine, bounds: &[(i64, i64)]) -> Option<Vec<i64>> {
+    let mut base: i64 = 1;
+    for &(lo, hi) in bounds {
+        base = base.checked_mul(hi.checked_sub(lo)?.checked_add(1)?)?;
+    }
+    let digit = |input: &[i64]| -> Option<i64> {
+        let mut value: i64 = 0;
+        for (&x, &(lo, hi)) in input.iter().zip(bounds) {
+            value = value.checked_mul(hi - lo + 1)?.checked_add(x - lo)?;
+        }
+        Some(value)
+    };
+    let mut numbers: Vec<Option<i64>> = vec![None; machine.count];
+    let initial = machine.initial();
+    *numbers.get_mut(initial)? = Some(0);
+    let mut queue = std::collections::VecDeque::from([initial]);
+    while let Some(state) = queue.pop_front() {
+        let here = numbers[state]?;
+        for ((_, input), &(to, _)) in machine
+            .transitions
+            .range((state, Vec::new())..)
+            .take_while(|((from, _), _)| *from == state)
+        {
+            if numbers.get(to)?.is_none() {
+                numbers[to] = Some(here.checked_mul(base)?.checked_add(digit(input)?)?);
+                queue.push_back(to);
+            }
+        }
+    }
+    let numbers: Vec<i64> = numbers.into_iter().collect::<Option<_>>()?;
+    let distinct: std::collections::BTreeSet<i64> = numbers.iter().copied().collect();
+    (distinct.len() == numbers.len()).then_some(numbers)
+}
+
 /// Ways to number a machine's states: by the output the machine gives on entering each state
 /// (when that output is a single integer, the same on every entry, and different for every state),
-/// by order of first visit, and for small machines
-/// every other numbering.
-fn labellings(machine: &Machine, trace: &Trace) -> Vec<Vec<Vec<i64>>> {
+/// by order of first visit, along the principal direction of their hidden states, by their shortest
+/// input words read as numerals, and for small machines every other numbering.
+fn labellings(machine: &Machine, trace: &Trace, bounds: &[(i64, i64)]) -> Vec<Vec<Vec<i64>>> {
     let code = |label: Option<i64>| label.map_or_else(Vec::new, |l| vec![l]);
     let known = |s: usize| (s != finite::UNKNOWN).then_some(s);
     let visit_order: Vec<Vec<i64>> = machine
@@ -473,6 +511,15 @@ fn labellings(machine: &Machine, trace: &Trace) -> Vec<Vec<Vec<i64>>> {
             );
         }
     }
+    if let Some(numbers) = access_numbers(machine, bounds) {
+        labellings.push(
+            machine
+                .state_of
+                .iter()
+                .map(|&s| code(known(s).map(|s| numbers[s])))
+                .collect(),
+        );
+    }
     if consistent {
         // The initial state may never be entered; give it a label no other state has.
         let mut labels: Vec<i64> = Vec::with_capacity(machine.count);
@@ -504,4 +551,37 @@ fn labellings(machine: &Machine, trace: &Trace) -> Vec<Vec<Vec<i64>>> {
         }
     }
     labellings
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn access_numbers_of_long_division_are_the_remainders() {
+        // Long division by 3 on bits, most significant first: r' = (2r + x) % 3, with the states
+        // numbered in an arbitrary order (state s holds remainder `remainder[s]`).
+        let remainder = [0i64, 2, 1];
+        let state_of_remainder = |r: i64| remainder.iter().position(|&v| v == r).unwrap();
+        let mut transitions = BTreeMap::new();
+        for (s, &r) in remainder.iter().enumerate() {
+            for x in 0..2 {
+                let next = 2 * r + x;
+                transitions.insert((s, vec![x]), (state_of_remainder(next % 3), vec![next / 3]));
+            }
+        }
+        let machine = Machine {
+            state_of: vec![0, 2, 1],
+            count: 3,
+            transitions,
+            complete: true,
+            filled: 0,
+        };
+        assert_eq!(access_numbers(&machine, &[(0, 1)]), Some(vec![0, 2, 1]));
+        let mut unreachable = machine.clone();
+        unreachable.count = 4;
+        assert_eq!(access_numbers(&unreachable, &[(0, 1)]), None);
+    }
 }
