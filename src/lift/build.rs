@@ -227,8 +227,10 @@ fn role_names(solution: &Solution, input_dim: usize, coding: Coding) -> Vec<Stri
 /// Builds the program of a finite machine with no short formulas: its transitions as a table,
 /// indexed by the state and the inputs, `TRANSITIONS[state * inputs + input] = (next, outputs...)`.
 ///
-/// `ranges` are the inputs' `(lo, hi)`; transitions the trace never showed are filled with the
-/// state itself and zero outputs (the driver's verification judges whether they matter).
+/// `ranges` are the inputs' `(lo, hi)`. A complete machine has every row; an incomplete one
+/// (its unobserved transitions could not be read off the network within the limits) gets the
+/// state itself and zero outputs in the missing rows, and the driver's verification judges
+/// whether they matter.
 pub fn build_table_program(
     machine: &Machine,
     ranges: &[(i64, i64)],

@@ -15,6 +15,7 @@
 
 pub mod behaviour;
 pub mod build;
+pub mod complete;
 pub mod finite;
 pub mod lattice;
 pub mod linear;
@@ -30,14 +31,15 @@ use crate::network::interp::InterpError;
 use crate::network::{SequenceModel, TimeDirection};
 use crate::program::{LoopDirection, Program};
 use crate::verify::domain::Range;
-use crate::verify::{draw_examples, VerifyOptions};
+use crate::verify::{draw_examples, flatten, VerifyOptions};
 
 use behaviour::{cluster_by_behaviour, BehaviourOptions};
 use build::{build_program, build_table_program, Coding};
+use complete::domain_points;
 use finite::{find_machine, machine_from_partition, FiniteOptions, Machine};
 use lattice::{find_lattice, LatticeOptions};
 use solve::{solve, Solution};
-use trace::{trace_sequences, Trace};
+use trace::{trace_sequences, CellRunner, Trace};
 use window::{find_window, WindowOptions};
 
 /// How lifting searches.
@@ -155,23 +157,12 @@ pub fn lift_sequence(
         },
         Err(why) => report.notes.push(format!("window: {why}")),
     }
-    let machine = match find_machine(&trace, &options.finite) {
-        Ok(machine) => Ok(machine),
-        Err(geometric) => match cluster_by_behaviour(model, &trace, &bounds, &options.behaviour)? {
-            Some((group_of, groups)) => {
-                machine_from_partition(&trace, &group_of, groups, &options.finite)
-                    .map_err(|e| format!("by position: {geometric}; by behaviour: {e}"))
-            }
-            None => Err(format!(
-                "by position: {geometric}; too many states to probe"
-            )),
-        },
-    };
+    let machine = read_machine(model, &trace, &bounds, options)?;
     match machine {
         Ok(machine) => {
             let mut found = false;
             let mut last = String::new();
-            for codes in labellings(&machine, &trace) {
+            for codes in labellings(&machine, &trace, &bounds) {
                 match solve(&trace, &codes, Some(&options.regress)) {
                     Ok(solution) => {
                         candidates.push((solution, Coding::Finite));
@@ -224,6 +215,45 @@ pub fn lift_sequence(
     report.state_variables = solution.kept.len();
     report.formula_nodes = solution.size;
     Ok(Ok(Lifted { program, report }))
+}
+
+/// The trace read as a finite machine: by position when that machine is complete (every
+/// transition observed or read off the network), else also by behaviour, keeping the machine with
+/// fewer states (by position on a tie). The error says why neither reading gave one.
+///
+/// Errors: the interpreter's.
+fn read_machine(
+    model: &SequenceModel,
+    trace: &Trace,
+    bounds: &[(i64, i64)],
+    options: &LiftOptions,
+) -> Result<Result<Machine, String>, InterpError> {
+    let inputs = domain_points(bounds, options.finite.max_domain_points).unwrap_or_default();
+    let runner = CellRunner::new(model)?;
+    let step = |state: &[f64], input: &[i64]| {
+        let (output, next) = runner.step(runner.unflatten(state), input)?;
+        Ok::<_, InterpError>((output, flatten(&next).0))
+    };
+    let by_position = find_machine(trace, &inputs, step, &options.finite)?;
+    if let Ok(machine) = &by_position {
+        if machine.complete {
+            return Ok(by_position.map_err(|e| e.to_string()));
+        }
+    }
+    let by_behaviour = match cluster_by_behaviour(model, trace, bounds, &options.behaviour)? {
+        Some(mut clusters) => {
+            let group_of = std::mem::take(&mut clusters.group_of);
+            machine_from_partition(trace, &group_of, &mut clusters, &inputs, &options.finite)?
+                .map_err(|e| e.to_string())
+        }
+        None => Err("too many states to probe".to_string()),
+    };
+    Ok(match (by_position, by_behaviour) {
+        (Ok(position), Ok(behaviour)) if behaviour.count < position.count => Ok(behaviour),
+        (Ok(position), _) => Ok(position),
+        (Err(_), Ok(behaviour)) => Ok(behaviour),
+        (Err(geometric), Err(why)) => Err(format!("by position: {geometric}; by behaviour: {why}")),
+    })
 }
 
 /// The traced sequences: the whole domain of sequences when it is small, else a seeded sample.
@@ -390,11 +420,49 @@ fn permutations(n: usize) -> Vec<Vec<usize>> {
     }
 }
 
+/// Numbers each state by its shortest input word from the initial state (breadth first, inputs
+/// in domain order) read as a numeral in base |domain|, most significant first: what a stream of
+/// digits has accumulated when it first reaches the state (the remainder, for long division).
+/// `None` when some state is not reached, two states get the same number, or a number overflows.
+fn access_numbers(machine: &Machine, bounds: &[(i64, i64)]) -> Option<Vec<i64>> {
+    let mut base: i64 = 1;
+    for &(lo, hi) in bounds {
+        base = base.checked_mul(hi.checked_sub(lo)?.checked_add(1)?)?;
+    }
+    let digit = |input: &[i64]| -> Option<i64> {
+        let mut value: i64 = 0;
+        for (&x, &(lo, hi)) in input.iter().zip(bounds) {
+            value = value.checked_mul(hi - lo + 1)?.checked_add(x - lo)?;
+        }
+        Some(value)
+    };
+    let mut numbers: Vec<Option<i64>> = vec![None; machine.count];
+    let initial = machine.initial();
+    *numbers.get_mut(initial)? = Some(0);
+    let mut queue = std::collections::VecDeque::from([initial]);
+    while let Some(state) = queue.pop_front() {
+        let here = numbers[state]?;
+        for ((_, input), &(to, _)) in machine
+            .transitions
+            .range((state, Vec::new())..)
+            .take_while(|((from, _), _)| *from == state)
+        {
+            if numbers.get(to)?.is_none() {
+                numbers[to] = Some(here.checked_mul(base)?.checked_add(digit(input)?)?);
+                queue.push_back(to);
+            }
+        }
+    }
+    let numbers: Vec<i64> = numbers.into_iter().collect::<Option<_>>()?;
+    let distinct: std::collections::BTreeSet<i64> = numbers.iter().copied().collect();
+    (distinct.len() == numbers.len()).then_some(numbers)
+}
+
 /// Ways to number a machine's states: by the output the machine gives on entering each state
 /// (when that output is a single integer, the same on every entry, and different for every state),
-/// by order of first visit, and for small machines
-/// every other numbering.
-fn labellings(machine: &Machine, trace: &Trace) -> Vec<Vec<Vec<i64>>> {
+/// by order of first visit, along the principal direction of their hidden states, by their shortest
+/// input words read as numerals, and for small machines every other numbering.
+fn labellings(machine: &Machine, trace: &Trace, bounds: &[(i64, i64)]) -> Vec<Vec<Vec<i64>>> {
     let code = |label: Option<i64>| label.map_or_else(Vec::new, |l| vec![l]);
     let known = |s: usize| (s != finite::UNKNOWN).then_some(s);
     let visit_order: Vec<Vec<i64>> = machine
@@ -443,6 +511,15 @@ fn labellings(machine: &Machine, trace: &Trace) -> Vec<Vec<Vec<i64>>> {
             );
         }
     }
+    if let Some(numbers) = access_numbers(machine, bounds) {
+        labellings.push(
+            machine
+                .state_of
+                .iter()
+                .map(|&s| code(known(s).map(|s| numbers[s])))
+                .collect(),
+        );
+    }
     if consistent {
         // The initial state may never be entered; give it a label no other state has.
         let mut labels: Vec<i64> = Vec::with_capacity(machine.count);
@@ -474,4 +551,37 @@ fn labellings(machine: &Machine, trace: &Trace) -> Vec<Vec<Vec<i64>>> {
         }
     }
     labellings
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn access_numbers_of_long_division_are_the_remainders() {
+        // Long division by 3 on bits, most significant first: r' = (2r + x) % 3, with the states
+        // numbered in an arbitrary order (state s holds remainder `remainder[s]`).
+        let remainder = [0i64, 2, 1];
+        let state_of_remainder = |r: i64| remainder.iter().position(|&v| v == r).unwrap();
+        let mut transitions = BTreeMap::new();
+        for (s, &r) in remainder.iter().enumerate() {
+            for x in 0..2 {
+                let next = 2 * r + x;
+                transitions.insert((s, vec![x]), (state_of_remainder(next % 3), vec![next / 3]));
+            }
+        }
+        let machine = Machine {
+            state_of: vec![0, 2, 1],
+            count: 3,
+            transitions,
+            complete: true,
+            filled: 0,
+        };
+        assert_eq!(access_numbers(&machine, &[(0, 1)]), Some(vec![0, 2, 1]));
+        let mut unreachable = machine.clone();
+        unreachable.count = 4;
+        assert_eq!(access_numbers(&unreachable, &[(0, 1)]), None);
+    }
 }
