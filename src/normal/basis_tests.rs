@@ -7,7 +7,7 @@ use super::eigenbasis::{choose_basis, Form, Recurrence, MAX_CONDITION};
 use super::*;
 use crate::network::interp::run_sequence;
 use crate::network::{Cell, DType, Op, SequenceModel, Tensor, TensorType, TimeDirection, ValueDef};
-use crate::rng::Rng;
+use crate::rng::SplitMix64;
 
 fn f32s(shape: &[usize]) -> TensorType {
     TensorType {
@@ -167,7 +167,7 @@ fn mixing() -> DMatrix<f64> {
 }
 
 fn sequences() -> Vec<Tensor> {
-    let mut rng = Rng::new(7);
+    let mut rng = SplitMix64::new(7);
     (0..12)
         .map(|_| {
             let data: Vec<f32> = (0..16).map(|_| rng.real_in(-2.0, 2.0) as f32).collect();
