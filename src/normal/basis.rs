@@ -86,11 +86,11 @@ pub fn change_basis(network: &mut Network) -> usize {
 fn plain_gemm(op: &Op) -> Option<(bool, f32)> {
     match *op {
         Op::Gemm {
-            alpha,
+            alpha: 1.0,
             beta,
             trans_a: false,
             trans_b,
-        } if alpha == 1.0 => Some((trans_b, beta)),
+        } => Some((trans_b, beta)),
         _ => None,
     }
 }

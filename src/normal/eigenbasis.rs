@@ -278,7 +278,8 @@ fn jordan(recurrence: &Recurrence) -> Option<Basis> {
     let keys = normalise_blocks(&mut p, &p_inv, &blocks, recurrence);
     let p_inv = p.clone().try_inverse()?;
     let condition = condition(&p)?;
-    if !(condition <= MAX_CONDITION) {
+    // A NaN condition fails this comparison too.
+    if condition.partial_cmp(&MAX_CONDITION) != Some(Ordering::Less) {
         return None;
     }
     // The decomposition must block-diagonalise W to rounding, else it is not trusted.
