@@ -2,7 +2,9 @@
 //! computes, so that the faithful lowering of two equivalent networks reads the same, and reads
 //! simply.
 //!
-//! Passes, in order (one per file): [`prune`] dead and constant hidden units, [`merge`]
+//! Passes, in order (one per file): [`basis`] linear recurrences rewritten in the basis of the
+//! real Jordan (else Schur) form of their state matrix ([`eigenbasis`] chooses it), [`prune`]
+//! dead and constant hidden units, [`merge`]
 //! duplicated units, [`canonical`] rescaling, sign and ordering of units, [`snap`] weights to
 //! small integers and simple fractions, then prune again (snapping can zero weights). The unit
 //! passes act on [`units::UnitLayer`]s (a dense layer, ReLU or tanh, and the dense layers that
@@ -12,11 +14,10 @@
 //! runs the candidate on the checked inputs and compares it with the original network (exactly
 //! on rounded outputs under the rounding readout, within the verification tolerance otherwise).
 //! A rejected pass leaves the network as it was and says so in the report.
-//!
-//! Not built: a change of basis of linear recurrences (real Jordan or Schur form). Lifting reads
-//! the state's coordinates from measured behaviour instead (see ARCHITECTURE.md).
 
+pub mod basis;
 pub mod canonical;
+pub mod eigenbasis;
 pub mod merge;
 pub mod prune;
 pub mod snap;
@@ -117,6 +118,26 @@ fn judged(
     })
 }
 
+/// Runs a whole-network pass and keeps its result only if the judge accepts it.
+fn judged_network(
+    network: &mut Network,
+    name: &'static str,
+    pass: fn(&mut Network) -> usize,
+    judge: &mut Judge<'_>,
+) -> Result<PassReport, NormalError> {
+    let mut candidate = network.clone();
+    let changes = pass(&mut candidate);
+    let accepted = changes > 0 && judge(&candidate)?;
+    if accepted {
+        *network = candidate;
+    }
+    Ok(PassReport {
+        pass: name,
+        changes,
+        accepted,
+    })
+}
+
 /// Brings `network` to its normal form, every pass judged by `judge`. Snapping changes the
 /// function (slightly), so it runs only when `snap` is set: the driver sets it when outputs are
 /// read by rounding, where a snap that passes the judge leaves a margin; with raw outputs a snap
@@ -129,6 +150,7 @@ pub fn normalise(
     let mut current = network.clone();
     let units_before = unit_count(&current);
     let mut passes = vec![
+        judged_network(&mut current, "basis", basis::change_basis, judge)?,
         judged(&mut current, "prune", prune::prune, judge)?,
         judged(&mut current, "merge", merge::merge, judge)?,
         judged(&mut current, "canonical", canonical::canonicalise, judge)?,
@@ -152,3 +174,6 @@ pub fn normalise(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod basis_tests;

@@ -97,7 +97,7 @@ impl UnitLayer {
 }
 
 /// How many times each value is read (as a node input or a graph output).
-fn use_counts(graph: &Graph) -> Vec<usize> {
+pub(super) fn use_counts(graph: &Graph) -> Vec<usize> {
     let mut counts = vec![0; graph.values.len()];
     for node in &graph.nodes {
         for id in node.inputs.iter().flatten() {
@@ -111,7 +111,11 @@ fn use_counts(graph: &Graph) -> Vec<usize> {
 }
 
 /// The constant 2-D `f32` matrix behind a value, read by one node only.
-fn private_matrix(graph: &Graph, counts: &[usize], id: ValueId) -> Option<Vec<Vec<f64>>> {
+pub(super) fn private_matrix(
+    graph: &Graph,
+    counts: &[usize],
+    id: ValueId,
+) -> Option<Vec<Vec<f64>>> {
     if counts[id.0 as usize] != 1 {
         return None;
     }
@@ -126,7 +130,12 @@ fn private_matrix(graph: &Graph, counts: &[usize], id: ValueId) -> Option<Vec<Ve
 }
 
 /// The constant 1-D `f32` vector of length `len` behind a value, read by one node only.
-fn private_vector(graph: &Graph, counts: &[usize], id: ValueId, len: usize) -> Option<Vec<f64>> {
+pub(super) fn private_vector(
+    graph: &Graph,
+    counts: &[usize],
+    id: ValueId,
+    len: usize,
+) -> Option<Vec<f64>> {
     if counts[id.0 as usize] != 1 {
         return None;
     }
@@ -144,7 +153,7 @@ fn transpose(m: &[Vec<f64>]) -> Vec<Vec<f64>> {
 }
 
 /// The node that computes a value, if any.
-fn producer_of(graph: &Graph, id: ValueId) -> Option<usize> {
+pub(super) fn producer_of(graph: &Graph, id: ValueId) -> Option<usize> {
     match graph.value(id).def {
         ValueDef::Node(node, _) => Some(node.0 as usize),
         ValueDef::Input(_) | ValueDef::Const(_) => None,
@@ -272,7 +281,7 @@ fn matrix_tensor(rows: &[Vec<f64>], cols: usize) -> Tensor {
     )
 }
 
-fn vector_tensor(values: &[f64]) -> Tensor {
+pub(super) fn vector_tensor(values: &[f64]) -> Tensor {
     Tensor::F32(
         ArrayD::from_shape_vec(
             IxDyn(&[values.len()]),
@@ -282,7 +291,7 @@ fn vector_tensor(values: &[f64]) -> Tensor {
     )
 }
 
-fn set_const(graph: &mut Graph, id: ValueId, tensor: Tensor) {
+pub(super) fn set_const(graph: &mut Graph, id: ValueId, tensor: Tensor) {
     let value = &mut graph.values[id.0 as usize];
     value.ty = tensor.ty();
     value.def = ValueDef::Const(tensor);
