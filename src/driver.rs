@@ -455,16 +455,45 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         None => {
             let lowered_network = match (&examples, &reference) {
                 (Some(examples), Some(reference)) if options.normalise => {
+                    // Passes are judged on a screening subset of the checked examples (a judge
+                    // runs the whole network, dozens of times); the result is then checked once
+                    // on every example, and dropped if it differs anywhere.
+                    let screen = screening_subset(examples, reference);
+                    let (screen_examples, screen_reference) = screen
+                        .as_ref()
+                        .map_or((examples, reference), |(e, r)| (e, r));
                     let mut judge = |candidate: &Network| {
-                        same_behaviour(candidate, &layout, examples, reference, readout, options)
+                        same_behaviour(
+                            candidate,
+                            &layout,
+                            screen_examples,
+                            screen_reference,
+                            readout,
+                            options,
+                        )
                     };
                     // A judge never fails (a candidate the interpreter refuses is rejected), so
                     // normalisation always gives a network.
                     let snap = readout == Readout::Round;
                     let normalised = match normal::normalise(&network, &mut judge, snap) {
-                        Ok((normalised, normal_report)) => {
+                        Ok((normalised, mut normal_report)) => {
+                            let holds = screen.is_none()
+                                || same_behaviour(
+                                    &normalised,
+                                    &layout,
+                                    examples,
+                                    reference,
+                                    readout,
+                                    options,
+                                )
+                                .unwrap_or(false);
+                            normal_report.dropped = !holds;
                             report.normal = Some(normal_report);
-                            normalised
+                            if holds {
+                                normalised
+                            } else {
+                                network.clone()
+                            }
                         }
                         Err(_) => network.clone(),
                     };
@@ -616,6 +645,32 @@ fn try_lift_pointwise(
     report.coding = Some("formula".to_string());
     report.formula_nodes = nodes;
     (Some((program, agreement, rewrite_report)), report)
+}
+
+/// Most examples the normal forms' passes are judged on (see [`screening_subset`]).
+const SCREENING_EXAMPLES: usize = 4096;
+
+/// Every k-th example and its reference outputs, when there are more than
+/// [`SCREENING_EXAMPLES`] (deterministic; the first example is always in); `None` otherwise.
+fn screening_subset(
+    examples: &verify::Examples,
+    reference: &verify::Reference,
+) -> Option<(verify::Examples, verify::Reference)> {
+    let n = examples.examples.len();
+    if n <= SCREENING_EXAMPLES {
+        return None;
+    }
+    let stride = n.div_ceil(SCREENING_EXAMPLES);
+    Some((
+        verify::Examples {
+            examples: examples.examples.iter().step_by(stride).cloned().collect(),
+            exhaustive: false,
+        },
+        verify::Reference {
+            outputs: reference.outputs.iter().step_by(stride).cloned().collect(),
+            exact: reference.exact.clone(),
+        },
+    ))
 }
 
 /// Whether a candidate network (a normal form of `network`) gives the reference outputs on every

@@ -14,7 +14,10 @@
 //! rows become `P^-1 (...)` and its state columns `... P`, every reader's state columns `... P`,
 //! the initial state `P^-1 h0`; a de-biasing shift `s` moves into the readers' biases (`+ M s`,
 //! a bias is added to a reader that has none), the update's bias (`- s`) and the initial state
-//! (`- s`). It is skipped when some reader's bias cannot change.
+//! (`- s`). It is skipped when some reader's bias cannot change, and when it would make the
+//! weights much larger (see [`MAX_GROWTH`]): a normal form is for reading, and a nearly nilpotent
+//! update (a shift register with tiny eigenvalues) has a Jordan basis that the judge accepts but
+//! that puts coefficients in the hundreds into the readout.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -298,6 +301,9 @@ fn rewrite_state(cell: &mut Cell, state: &LinearState) -> bool {
             }
         }
     }
+    if largest_entry(dense.values()) > MAX_GROWTH * largest_entry(state.dense.values()).max(1.0) {
+        return false;
+    }
     let z0 = &basis.p_inv * &h0 - &basis.shift;
     let graph = &mut cell.step;
     for (node, d) in &dense {
@@ -308,6 +314,17 @@ fn rewrite_state(cell: &mut Cell, state: &LinearState) -> bool {
             .expect("n values make a [1, n] tensor"),
     );
     true
+}
+
+/// A basis change is refused when it makes the largest weight or bias of the layers it touches
+/// more than this many times the old largest (or 1, when that is smaller).
+pub const MAX_GROWTH: f64 = 10.0;
+
+/// The largest magnitude of any weight or bias of `layers`.
+fn largest_entry<'a>(layers: impl Iterator<Item = &'a Dense>) -> f64 {
+    layers
+        .flat_map(|d| d.m.iter().chain(d.c.iter()))
+        .fold(0.0, |acc: f64, v| acc.max(v.abs()))
 }
 
 /// Writes a dense layer's weights (and its bias, added when missing and nonzero) back.

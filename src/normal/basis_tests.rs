@@ -348,3 +348,32 @@ fn a_non_finite_recurrence_has_no_basis() {
     };
     assert_eq!(choose_basis(&bad), None);
 }
+
+#[test]
+fn a_basis_that_would_blow_up_the_readout_is_refused() {
+    // A shift register `h1' = x, h2' = h1` with a tiny perturbation: eigenvalues about ±0.0047i,
+    // distinct, so a Jordan basis exists, but its coordinates are scaled by 1/0.0047 and the
+    // readout would read them with coefficients in the hundreds.
+    let e = 2.2e-5;
+    let shift = Linear {
+        w: DMatrix::from_row_slice(2, 2, &[0.0, -e, 1.0, 0.0]),
+        u: DMatrix::from_row_slice(2, 2, &[1.0, 0.0, 0.0, 0.0]),
+        b: DVector::zeros(2),
+        g: DMatrix::from_row_slice(2, 2, &[1.0, 1.0, 0.0, 1.0]),
+        c: DVector::zeros(2),
+        h0: DVector::zeros(2),
+    };
+    let recurrence = Recurrence {
+        w: shift.w.clone(),
+        u: shift.u.clone(),
+        b: shift.b.clone(),
+        h0: shift.h0.clone(),
+    };
+    let basis = choose_basis(&recurrence).expect("distinct eigenvalues have a basis");
+    assert!(!basis.is_identity());
+    let net = shift.network(false);
+    let (normal, report) = normalise(&net, &mut judge_against(&net, 1e-4), false).unwrap();
+    assert_eq!(report.passes[0].pass, "basis");
+    assert_eq!(report.passes[0].changes, 0);
+    assert_eq!(normal, net);
+}

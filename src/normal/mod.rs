@@ -52,6 +52,10 @@ pub struct NormalReport {
     pub units_before: usize,
     pub units_after: usize,
     pub passes: Vec<PassReport>,
+    /// True when the passes, judged on a screening subset of the checked inputs, gave a network
+    /// that differs from the original on some other checked input: the driver then lowers the
+    /// original network instead.
+    pub dropped: bool,
 }
 
 /// The graph whose weights the passes edit.
@@ -168,6 +172,7 @@ pub fn normalise(
         units_before,
         units_after: unit_count(&current),
         passes,
+        dropped: false,
     };
     Ok((current, report))
 }
