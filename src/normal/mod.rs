@@ -109,24 +109,14 @@ fn judged(
     pass: fn(&mut units::UnitLayer) -> usize,
     judge: &mut Judge<'_>,
 ) -> Result<PassReport, NormalError> {
-    let mut candidate = network.clone();
-    let changes = on_every_layer(&mut candidate, pass);
-    let accepted = changes > 0 && judge(&candidate)?;
-    if accepted {
-        *network = candidate;
-    }
-    Ok(PassReport {
-        pass: name,
-        changes,
-        accepted,
-    })
+    judged_network(network, name, |n| on_every_layer(n, pass), judge)
 }
 
 /// Runs a whole-network pass and keeps its result only if the judge accepts it.
 fn judged_network(
     network: &mut Network,
     name: &'static str,
-    pass: fn(&mut Network) -> usize,
+    pass: impl FnOnce(&mut Network) -> usize,
     judge: &mut Judge<'_>,
 ) -> Result<PassReport, NormalError> {
     let mut candidate = network.clone();

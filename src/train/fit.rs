@@ -114,6 +114,18 @@ impl Accuracy {
 
 /// How often `model` gets `batch` exactly right.
 pub fn accuracy(model: &AnchorRnn, batch: &Batch, ws: &mut Workspace) -> Accuracy {
+    let (sequence_ok, values_correct) = judge_sequences(model, batch, ws);
+    Accuracy {
+        values_correct,
+        values: batch.n * batch.length * batch.output_dim,
+        sequences_correct: sequence_ok.iter().filter(|&&ok| ok).count(),
+        sequences: batch.n,
+    }
+}
+
+/// Whether `model` gets each sequence of `batch` exactly right (every value, after rounding),
+/// and how many values it gets right in all.
+pub fn judge_sequences(model: &AnchorRnn, batch: &Batch, ws: &mut Workspace) -> (Vec<bool>, usize) {
     ws.forward(model, batch);
     let (n, o) = (batch.n, batch.output_dim);
     let mut sequence_ok = vec![true; n];
@@ -130,12 +142,7 @@ pub fn accuracy(model: &AnchorRnn, batch: &Batch, ws: &mut Workspace) -> Accurac
             }
         }
     }
-    Accuracy {
-        values_correct,
-        values: batch.n * batch.length * o,
-        sequences_correct: sequence_ok.iter().filter(|&&ok| ok).count(),
-        sequences: batch.n,
-    }
+    (sequence_ok, values_correct)
 }
 
 /// What a run did.

@@ -19,7 +19,7 @@ use crate::rng::SplitMix64;
 use crate::tasks::Dataset;
 use crate::train::adamw::AdamW;
 use crate::train::batch::Batch;
-use crate::train::fit::{accuracy, engine, Accuracy, FitOptions};
+use crate::train::fit::{accuracy, engine, judge_sequences, Accuracy, FitOptions};
 use crate::train::fused::Workspace;
 use crate::train::model::zeros_like;
 
@@ -77,19 +77,7 @@ pub fn wrong_sequences(model: &AnchorRnn, data: &Dataset, ws: &mut Workspace) ->
     while start < data.count {
         let indices: Vec<usize> = (start..(start + CHUNK).min(data.count)).collect();
         let batch = Batch::from_dataset(data, &indices);
-        ws.forward(model, &batch);
-        let (n, o) = (batch.n, batch.output_dim);
-        let mut ok = vec![true; n];
-        for t in 0..batch.length {
-            let targets = batch.step_targets(t);
-            for (i, ok) in ok.iter_mut().enumerate() {
-                for j in 0..o {
-                    if ws.output(t, i, j).round() != targets[j * n + i] {
-                        *ok = false;
-                    }
-                }
-            }
-        }
+        let (ok, _) = judge_sequences(model, &batch, ws);
         wrong.extend(
             ok.iter()
                 .enumerate()
