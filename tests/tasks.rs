@@ -480,3 +480,30 @@ fn bad_requests_are_typed_errors() {
         Err(TaskError::TooLarge { .. })
     ));
 }
+
+#[test]
+fn enumerate_lists_the_whole_domain_once_with_oracle_labels() {
+    // Majority_0_2 at length 4: 3^4 sequences; Binary_Addition (two features) at length 3: 4^3.
+    for (name, length, expected) in [("Majority_0_2", 4, 81), ("Binary_Addition", 3, 64)] {
+        let t = task(name);
+        let data = t
+            .enumerate(length, expected)
+            .expect("labels")
+            .expect("within the limit");
+        assert_eq!(data.count, expected);
+        let mut seen = BTreeSet::new();
+        for index in 0..data.count {
+            let steps = steps_of(&data, index);
+            for (step, &(lo, hi)) in steps.iter().flatten().zip(t.domain.iter().cycle()) {
+                assert!((lo..=hi).contains(step), "{name}: {steps:?}");
+            }
+            let expected_labels: Vec<i64> = oracle(name, &steps).concat();
+            assert_eq!(
+                data.sequence_outputs(index),
+                Some(expected_labels.as_slice())
+            );
+            assert!(seen.insert(steps), "{name}: sequence listed twice");
+        }
+        assert_eq!(t.enumerate(length, expected - 1).expect("no labels"), None);
+    }
+}

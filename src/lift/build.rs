@@ -4,7 +4,7 @@
 //! Roles are read off the update formulas: a coordinate set to the input is the previous input
 //! (`prev`), one set to `prevN` is `prev{N+1}`, one that adds the input to itself is a running
 //! `total`, one that adds a constant to itself is a `count`, and the coordinate of a finite
-//! machine is its `state`. Anything else is `s0`, `s1`, ... Names are hints: the Python backend
+//! machine is its `state`; a counter of an input value `v` is `count{v}`. Anything else is `s0`, `s1`, ... Names are hints: the Python backend
 //! allocates the printed identifiers.
 
 use crate::program::{
@@ -23,6 +23,10 @@ pub enum Coding {
     Finite,
     /// A finite machine printed as its transition table.
     Table,
+    /// One counter per input value, the values counted from `lo` up.
+    Counts {
+        lo: i64,
+    },
 }
 
 /// An empty sequence program with `input_dim` integer step inputs (`x`, or `x0`, `x1`, ...).
@@ -192,6 +196,14 @@ fn role_names(solution: &Solution, input_dim: usize, coding: Coding) -> Vec<Stri
             }
             if coding == Coding::Finite {
                 return "state".to_string();
+            }
+            if let Coding::Counts { lo } = coding {
+                let value = lo.saturating_add(solution.kept[slot] as i64);
+                return if value < 0 {
+                    format!("count_neg{}", value.unsigned_abs())
+                } else {
+                    format!("count{value}")
+                };
             }
             if let Fit::Linear(fit) = &solution.updates[slot] {
                 let own = solution.kept[slot];

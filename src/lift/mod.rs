@@ -4,7 +4,8 @@
 //! then read as integer coordinates, three ways: an integer lattice spanned by the state's measured
 //! response to each input ([`lattice`]), a shift register of the inputs the output is measured to
 //! read ([`window`]), and a finite machine of clustered, minimised states
-//! ([`finite`]). For each reading that holds, every coordinate's update and every output is fitted
+//! ([`finite`]); when none of these gives formulas, a counter of each input value, for outputs that
+//! ignore the order of the inputs ([`counts`]). For each reading that holds, every coordinate's update and every output is fitted
 //! by an exact formula over the coordinates and the inputs ([`solve`], using [`linear`] and
 //! [`regress`]), and the formulas become a program ([`build`]). The smallest program wins.
 //!
@@ -13,9 +14,11 @@
 //! used only when it matches the network on every checked input; otherwise the faithful lowering is
 //! used and the report says why lifting failed.
 
+pub mod argmax;
 pub mod behaviour;
 pub mod build;
 pub mod complete;
+pub mod counts;
 pub mod finite;
 pub mod lattice;
 pub mod linear;
@@ -36,6 +39,7 @@ use crate::verify::{draw_examples, flatten, VerifyOptions};
 use behaviour::{cluster_by_behaviour, BehaviourOptions};
 use build::{build_program, build_table_program, Coding};
 use complete::domain_points;
+use counts::find_counts;
 use finite::{find_machine, machine_from_partition, FiniteOptions, Machine};
 use lattice::{find_lattice, LatticeOptions};
 use solve::{solve, Solution};
@@ -85,8 +89,8 @@ impl Default for LiftOptions {
 pub struct LiftReport {
     /// True when the program is the lifted one (set by the driver after verification).
     pub lifted: bool,
-    /// How the hidden state was read, when a program was lifted: `"lattice"`, `"window"` or
-    /// `"finite"`.
+    /// How the hidden state was read, when a program was lifted: `"lattice"`, `"window"`,
+    /// `"finite"`, `"counts"` or `"table"`.
     pub coding: Option<String>,
     /// Number of state variables of the lifted program.
     pub state_variables: usize,
@@ -151,7 +155,7 @@ pub fn lift_sequence(
         Err(why) => report.notes.push(format!("lattice: {why}")),
     }
     match find_window(model, &trace, &sequences, &bounds, &options.window)? {
-        Ok(codes) => match solve(&trace, &codes, Some(&options.regress)) {
+        Ok(codes) => match solve(&trace, &codes, Some(&within(&options.regress, &candidates))) {
             Ok(solution) => candidates.push((solution, Coding::Window)),
             Err(why) => report.notes.push(format!("window: {}", why.0)),
         },
@@ -163,7 +167,7 @@ pub fn lift_sequence(
             let mut found = false;
             let mut last = String::new();
             for codes in labellings(&machine, &trace, &bounds) {
-                match solve(&trace, &codes, Some(&options.regress)) {
+                match solve(&trace, &codes, Some(&within(&options.regress, &candidates))) {
                     Ok(solution) => {
                         candidates.push((solution, Coding::Finite));
                         found = true;
@@ -180,6 +184,22 @@ pub fn lift_sequence(
             }
         }
         Err(why) => report.notes.push(format!("finite: {why}")),
+    }
+    // Order-free counters: only when no other reading gave formulas (a counter per value is
+    // rarely the smallest program, and a machine of many states is better read this way than as
+    // a table).
+    if candidates.is_empty() {
+        match find_counts(&trace, &bounds) {
+            Ok(codes) => match solve(&trace, &codes, Some(&options.regress)) {
+                Ok(mut solution) => {
+                    let values = codes[0].len();
+                    counts::plain_count_updates(&mut solution, values, bounds[0].0);
+                    candidates.push((solution, Coding::Counts { lo: bounds[0].0 }));
+                }
+                Err(why) => report.notes.push(format!("counts: {}", why.0)),
+            },
+            Err(why) => report.notes.push(format!("counts: {why}")),
+        }
     }
     // Smallest first; on a tie the lattice reading (tried first) wins.
     let Some((solution, coding)) = candidates.into_iter().min_by_key(|(s, _)| s.size) else {
@@ -209,12 +229,24 @@ pub fn lift_sequence(
             Coding::Finite => "finite",
             Coding::Window => "window",
             Coding::Table => "table",
+            Coding::Counts { .. } => "counts",
         }
         .to_string(),
     );
     report.state_variables = solution.kept.len();
     report.formula_nodes = solution.size;
     Ok(Ok(Lifted { program, report }))
+}
+
+/// The regression limits for a reading that must beat every candidate so far: a program smaller
+/// than the smallest candidate has no formula of that size or more, so none is sought. (This only
+/// saves time: the smallest candidate wins either way, and the earlier one on a tie.)
+fn within(options: &regress::Options, candidates: &[(Solution, Coding)]) -> regress::Options {
+    let mut bounded = options.clone();
+    if let Some(best) = candidates.iter().map(|(s, _)| s.size).min() {
+        bounded.max_size = bounded.max_size.min(best.saturating_sub(1));
+    }
+    bounded
 }
 
 /// The trace read as a finite machine: by position when that machine is complete (every

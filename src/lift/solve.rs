@@ -4,13 +4,15 @@
 //! Every table is checked to be a function first (equal rows, equal targets). Each is fitted by
 //! integer linear regression and by enumerative symbolic regression; the smaller exact fit wins.
 //! Outputs are fitted twice, from the state before the step and the input, and from the state after
-//! the step alone; the smaller wins. Coordinates that no output depends on, directly or through
-//! other coordinates, are dropped.
+//! the step alone; the smaller wins. An output read from the state alone may also be the label of
+//! its largest coordinate ([`super::argmax`]). Coordinates that no output depends on, directly or through
+//! other coordinates, are dropped, whether or not their update has a formula.
 
 use std::collections::BTreeMap;
 
 use crate::program::{BinaryOp, Expr, Literal, Type, VarId};
 
+use super::argmax::fit_argmax;
 use super::finite::round_output;
 use super::linear::{fit_integer_linear, LinearFit};
 use super::regress::{self, Column, Formula, Outcome};
@@ -194,20 +196,21 @@ pub fn solve(
         .map(|i| format!("s{i}"))
         .chain((0..d).map(|j| format!("x{j}")))
         .collect();
-    let updates = (0..r)
+    // A coordinate without a formula only matters if an output depends on it (checked below).
+    let updates: Vec<Result<Fit, Unsolved>> = (0..r)
         .map(|i| {
             let target: Vec<i64> = usable.iter().map(|s| codes[s.after][i]).collect();
-            fit_table(&before_names, &before_rows, &target, options)
+            fit_table(&before_names, &before_rows, &target, options, false)
                 .map_err(|why| Unsolved(format!("state coordinate {i}: {why}")))
         })
-        .collect::<Result<Vec<Fit>, Unsolved>>()?;
+        .collect();
     let after_rows: Vec<Vec<i64>> = usable.iter().map(|s| codes[s.after].clone()).collect();
     let after_names: Vec<String> = (0..r).map(|i| format!("s{i}")).collect();
     let mut outputs = Vec::with_capacity(trace.output_dim);
     for k in 0..trace.output_dim {
         let target: Vec<i64> = usable.iter().map(|s| round_output(s.output[k])).collect();
-        let before = fit_table(&before_names, &before_rows, &target, options);
-        let after = fit_table(&after_names, &after_rows, &target, options);
+        let before = fit_table(&before_names, &before_rows, &target, options, false);
+        let after = fit_table(&after_names, &after_rows, &target, options, true);
         let chosen = match (before, after) {
             (Ok(b), Ok(a)) if a.size() < b.size() => (OutputSource::AfterUpdate, a),
             (Ok(b), _) => (OutputSource::BeforeUpdate, b),
@@ -229,7 +232,8 @@ pub fn solve(
         let _ = source;
     }
     while let Some(i) = work.pop() {
-        for c in updates[i].used_columns() {
+        let update = updates[i].as_ref().map_err(Unsolved::clone)?;
+        for c in update.used_columns() {
             if c < r && !live[c] {
                 live[c] = true;
                 work.push(c);
@@ -238,7 +242,10 @@ pub fn solve(
     }
     let kept: Vec<usize> = (0..r).filter(|&i| live[i]).collect();
     let initial: Vec<i64> = kept.iter().map(|&i| codes[0][i]).collect();
-    let kept_updates: Vec<Fit> = kept.iter().map(|&i| updates[i].clone()).collect();
+    let kept_updates: Vec<Fit> = kept
+        .iter()
+        .map(|&i| updates[i].clone())
+        .collect::<Result<_, _>>()?;
     let size = kept_updates.iter().map(Fit::size).sum::<usize>()
         + outputs.iter().map(|(_, f)| f.size()).sum::<usize>();
     Ok(Solution {
@@ -250,13 +257,15 @@ pub fn solve(
     })
 }
 
-/// The smaller of the exact linear fit and the enumerated formula; an error says why neither
-/// exists.
+/// The smallest of the exact linear fit, the enumerated formula and, when every column is a
+/// state coordinate (`state_only`), the largest-coordinate chain ([`fit_argmax`]); an error says
+/// why none exists.
 fn fit_table(
     names: &[String],
     rows: &[Vec<i64>],
     target: &[i64],
     options: Option<&regress::Options>,
+    state_only: bool,
 ) -> Result<Fit, String> {
     // Distinct rows only: the trace repeats them many times.
     let mut table: BTreeMap<&[i64], i64> = BTreeMap::new();
@@ -291,10 +300,16 @@ fn fit_table(
         Some(Outcome::Found(formula)) => Some(Fit::Formula { formula, width }),
         Some(Outcome::NotFound { .. }) | None => None,
     };
-    match (linear, enumerated) {
-        (Some(l), Some(e)) => Ok(if e.size() < l.size() { e } else { l }),
-        (Some(l), None) => Ok(l),
-        (None, Some(e)) => Ok(e),
-        (None, None) => Err("no formula found within the search limits".to_string()),
-    }
+    let chain = if state_only && options.is_some() {
+        fit_argmax(&distinct_rows, &problem.target).map(|formula| Fit::Formula { formula, width })
+    } else {
+        None
+    };
+    // Smallest first; on a tie the linear fit, then the chain (it reads as "the most frequent"),
+    // then the enumerated formula.
+    [linear, chain, enumerated]
+        .into_iter()
+        .flatten()
+        .min_by_key(Fit::size)
+        .ok_or_else(|| "no formula found within the search limits".to_string())
 }

@@ -58,6 +58,20 @@ impl std::fmt::Display for NotWindow {
     }
 }
 
+/// Up to `count` base sequences spread evenly over `sequences`. An enumerated domain lists its
+/// sequences with the first step varying fastest, so its first few sequences agree on every late
+/// step: perturbing them alone would miss a window that only shows on varied recent inputs
+/// (`0101` at the end of the sequence).
+fn spread_probes(sequences: &[Vec<i64>], count: usize) -> Vec<Vec<i64>> {
+    let stride = (sequences.len() / count.max(1)).max(1);
+    sequences
+        .iter()
+        .step_by(stride)
+        .take(count)
+        .cloned()
+        .collect()
+}
+
 /// Measures the window and returns the coordinates of every traced state: the inputs of the last
 /// `K - 1` steps (newest first, every feature of a step in order).
 ///
@@ -74,7 +88,7 @@ pub fn find_window(
     if length < 2 || ranges.len() != d {
         return Ok(Err(NotWindow::NothingToMeasure));
     }
-    let bases: Vec<Vec<i64>> = sequences.iter().take(options.probes).cloned().collect();
+    let bases = spread_probes(sequences, options.probes);
     let base_trace = trace_sequences(model, &bases)?;
     let last_output = |trace: &Trace, i: usize| -> Vec<i64> {
         trace.steps[(i + 1) * length - 1]

@@ -280,6 +280,53 @@ impl Task {
         })
     }
 
+    /// Every input sequence of `length` steps over the task's domain, with its labels, when there
+    /// are at most `limit` of them (`None` otherwise). Sequences are listed as numerals in the
+    /// domain's mixed radix, the first step's first feature varying fastest. Sequences that
+    /// [`Task::generate`] would never draw (a `PalindromePrefix` task's non-palindromic starts) are
+    /// included: this is the whole domain, not a sample of the task's distribution.
+    ///
+    /// Errors: [`TaskError::Overflow`], as for [`Task::label`].
+    pub fn enumerate(&self, length: usize, limit: usize) -> Result<Option<Dataset>, TaskError> {
+        let sizes: Vec<u128> = self
+            .domain
+            .iter()
+            .map(|&(lo, hi)| (i128::from(hi) - i128::from(lo) + 1).max(0) as u128)
+            .collect();
+        let mut count: u128 = 1;
+        for _ in 0..length {
+            for &size in &sizes {
+                count = count.saturating_mul(size);
+            }
+        }
+        if count > limit as u128 {
+            return Ok(None);
+        }
+        let count = count as usize;
+        let width = length * self.input_dim;
+        let mut inputs = Vec::with_capacity(count * width);
+        let mut outputs = Vec::with_capacity(count * length * self.output_dim);
+        for index in 0..count {
+            let start = inputs.len();
+            let mut rest = index as u128;
+            for slot in 0..width {
+                let feature = slot % self.input_dim;
+                let size = sizes[feature];
+                inputs.push(self.domain[feature].0 + (rest % size) as i64);
+                rest /= size;
+            }
+            outputs.extend(self.compute(&inputs[start..])?);
+        }
+        Ok(Some(Dataset {
+            count,
+            length,
+            input_dim: self.input_dim,
+            output_dim: self.output_dim,
+            inputs,
+            outputs,
+        }))
+    }
+
     /// The outputs of one sequence (`length * output_dim` values) for its inputs (`length *
     /// input_dim` values, step-major), following the task's definition.
     ///

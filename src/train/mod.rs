@@ -67,7 +67,8 @@ pub struct TrainOptions {
     pub held_out_sequences: usize,
     /// Sequences in the judge set that polishing and simplification are judged by.
     pub judge_sequences: usize,
-    /// Sequences in polishing's training pool (fresh, apart from the search's pool).
+    /// Sequences in polishing's training pool (fresh, apart from the search's pool); a task whose
+    /// whole domain of sequences is no larger gets the whole domain instead.
     pub polish_pool_sequences: usize,
     /// Sequences in the final held-out check.
     pub check_sequences: usize,
@@ -178,11 +179,15 @@ pub fn train_task(
     )?;
     let judge = Batch::all(&judge_data);
     let mut polish_steps = 0;
-    let pool = task.generate(
-        options.polish_pool_sequences,
-        task.length,
-        seed(DataPurpose::PolishPool),
-    )?;
+    // A domain no larger than the pool is the pool: exact on the pool is then exact everywhere.
+    let pool = match task.enumerate(task.length, options.polish_pool_sequences)? {
+        Some(whole_domain) => whole_domain,
+        None => task.generate(
+            options.polish_pool_sequences,
+            task.length,
+            seed(DataPurpose::PolishPool),
+        )?,
+    };
     let mut eval_ws = fused::Workspace::new();
     if let Some(polish_options) = &options.polish {
         let polished = polish(
