@@ -1,6 +1,6 @@
 //! Matrix products: `Gemm` and numpy-style `MatMul`.
 
-use ndarray::{ArrayD, ArrayView2, Ix2, IxDyn};
+use ndarray::{Array2, ArrayD, ArrayView2, Ix2, IxDyn};
 
 use super::elementwise::broadcast_shape;
 use super::{fail, shape_text, Element, InterpError};
@@ -43,7 +43,11 @@ pub(super) fn gemm(
             "inner dimensions differ: A' is [{m}, {k}], B' is [{k2}, {n}]"
         ));
     }
-    let mut out = a.dot(&b) * config.alpha;
+    let mut out = if m * n * k <= SMALL_PRODUCT && k <= SMALL_INNER {
+        small_product(&a, &b) * config.alpha
+    } else {
+        a.dot(&b) * config.alpha
+    };
     if let Some(c) = c {
         let Some(cv) = c.broadcast(IxDyn(&[m, n])) else {
             return fail(format!(
@@ -54,6 +58,21 @@ pub(super) fn gemm(
         out.zip_mut_with(&cv, |o, &cv| *o += config.beta * cv);
     }
     Ok(Tensor::F32(out.into_dyn()))
+}
+
+/// Largest `M * N * K` (and inner size `K`) multiplied by [`small_product`] rather than by
+/// `matrixmultiply`, whose packing costs more than the arithmetic on a recurrent cell's matrices.
+const SMALL_PRODUCT: usize = 1 << 16;
+const SMALL_INNER: usize = 256;
+
+/// `A B` by one fused multiply-add chain per entry, in order of the inner index from zero: the
+/// same rounding as `matrixmultiply`'s FMA kernel for an inner size within one of its blocks.
+fn small_product(a: &ArrayView2<f32>, b: &ArrayView2<f32>) -> Array2<f32> {
+    let (m, k) = a.dim();
+    let n = b.ncols();
+    Array2::from_shape_fn((m, n), |(i, j)| {
+        (0..k).fold(0.0f32, |acc, p| a[[i, p]].mul_add(b[[p, j]], acc))
+    })
 }
 
 /// numpy `matmul` on two `f32` or two `i64` tensors: 1-D operands are promoted (and the added
@@ -164,6 +183,22 @@ mod tests {
         trans_a: false,
         trans_b: false,
     };
+
+    #[test]
+    fn small_products_agree_with_matrixmultiply() {
+        // Deterministic, irregular values; transposed views exercise the strided path.
+        let value = |i: usize| ((i * 7919 % 101) as f32 - 50.0) / 17.0;
+        let a = Array::from_shape_fn((5, 9), |(i, j)| value(i * 9 + j));
+        let b = Array::from_shape_fn((3, 9), |(i, j)| value(1000 + i * 9 + j));
+        let bt = b.t();
+        let small = small_product(&a.view(), &bt);
+        let large = a.dot(&bt);
+        for (x, y) in small.iter().zip(large.iter()) {
+            assert!((x - y).abs() <= 1e-5 * y.abs().max(1.0), "{x} vs {y}");
+        }
+        // The threshold routes a cell-sized product to the small path.
+        assert!(5 * 3 * 9 <= SMALL_PRODUCT && 9 <= SMALL_INNER);
+    }
 
     #[test]
     fn gemm_with_broadcast_bias() {
