@@ -196,8 +196,18 @@ mod tests {
         for (x, y) in small.iter().zip(large.iter()) {
             assert!((x - y).abs() <= 1e-5 * y.abs().max(1.0), "{x} vs {y}");
         }
-        // The threshold routes a cell-sized product to the small path.
-        assert!(5 * 3 * 9 <= SMALL_PRODUCT && 9 <= SMALL_INNER);
+        // Through `gemm`, a cell-sized product takes the small path and gives the same values.
+        let through_gemm = gemm(
+            &a.clone().into_dyn(),
+            &b.clone().into_dyn(),
+            None,
+            &GemmConfig {
+                trans_b: true,
+                ..PLAIN
+            },
+        )
+        .unwrap();
+        assert_eq!(through_gemm, f(small.into_dyn()));
     }
 
     #[test]
