@@ -68,7 +68,8 @@ pub struct TrainOptions {
     /// Sequences in the judge set that polishing and simplification are judged by.
     pub judge_sequences: usize,
     /// Sequences in polishing's training pool (fresh, apart from the search's pool); a task whose
-    /// whole domain of sequences is no larger gets the whole domain instead.
+    /// whole domain of sequences has at most this many, or at most [`WHOLE_DOMAIN_POOL`], gets the
+    /// whole domain instead.
     pub polish_pool_sequences: usize,
     /// Sequences in the final held-out check.
     pub check_sequences: usize,
@@ -90,6 +91,10 @@ impl Default for TrainOptions {
         }
     }
 }
+
+/// Largest domain of sequences that polishing takes whole as its pool (4^10: Majority_0_3, 84 MB
+/// of inputs), however small `polish_pool_sequences` is.
+pub const WHOLE_DOMAIN_POOL: usize = 1 << 20;
 
 /// Which data a derived seed is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,8 +184,9 @@ pub fn train_task(
     )?;
     let judge = Batch::all(&judge_data);
     let mut polish_steps = 0;
-    // A domain no larger than the pool is the pool: exact on the pool is then exact everywhere.
-    let pool = match task.enumerate(task.length, options.polish_pool_sequences)? {
+    // A small domain is the pool: exact on the pool is then exact everywhere.
+    let whole_domain_limit = options.polish_pool_sequences.max(WHOLE_DOMAIN_POOL);
+    let pool = match task.enumerate(task.length, whole_domain_limit)? {
         Some(whole_domain) => whole_domain,
         None => task.generate(
             options.polish_pool_sequences,
