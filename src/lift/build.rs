@@ -4,8 +4,8 @@
 //! Roles are read off the update formulas: a coordinate set to the input is the previous input
 //! (`prev`), one set to `prevN` is `prev{N+1}`, one that adds the input to itself is a running
 //! `total`, one that adds a constant to itself is a `count`, and the coordinate of a finite
-//! machine is its `state`; a counter of an input value `v` is `count{v}`. Anything else is `s0`, `s1`, ... Names are hints: the Python backend
-//! allocates the printed identifiers.
+//! machine is its `state`; a counter of an input value `v` is `count{v}`. Anything else is `s0`,
+//! `s1`, ... Names are hints: the Python backend allocates the printed identifiers.
 
 use crate::program::{
     BinaryOp, Expr, Literal, LoopDirection, Program, Signature, Stmt, Table, Type, VarId, VarKind,

@@ -5,9 +5,10 @@
 //! response to each input ([`lattice`]), a shift register of the inputs the output is measured to
 //! read ([`window`]), and a finite machine of clustered, minimised states
 //! ([`finite`]); when none of these gives formulas, a counter of each input value, for outputs that
-//! ignore the order of the inputs ([`counts`]). For each reading that holds, every coordinate's update and every output is fitted
-//! by an exact formula over the coordinates and the inputs ([`solve`], using [`linear`] and
-//! [`regress`]), and the formulas become a program ([`build`]). The smallest program wins.
+//! ignore the order of the inputs ([`counts`]). For each reading that holds, every coordinate's
+//! update and every output is fitted by an exact formula over the coordinates and the inputs
+//! ([`solve`], using [`linear`] and [`regress`]), and the formulas become a program ([`build`]).
+//! The smallest program wins.
 //!
 //! Lifting reads outputs by rounding to the nearest integer: it is only used for networks whose
 //! outputs are read that way (the driver's readout). The driver is the judge: a lifted program is

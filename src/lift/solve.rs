@@ -5,8 +5,8 @@
 //! integer linear regression and by enumerative symbolic regression; the smaller exact fit wins.
 //! Outputs are fitted twice, from the state before the step and the input, and from the state after
 //! the step alone; the smaller wins. An output read from the state alone may also be the label of
-//! its largest coordinate ([`super::argmax`]). Coordinates that no output depends on, directly or through
-//! other coordinates, are dropped, whether or not their update has a formula.
+//! its largest coordinate ([`super::argmax`]). Coordinates that no output depends on, directly or
+//! through other coordinates, are dropped, whether or not their update has a formula.
 
 use std::collections::BTreeMap;
 
