@@ -246,6 +246,21 @@ impl Task {
     /// Errors: [`TaskError::TooLarge`] when the data does not fit in memory,
     /// [`TaskError::Overflow`] when a label leaves the 64-bit range.
     pub fn generate(&self, count: usize, length: usize, seed: u64) -> Result<Dataset, TaskError> {
+        let mut rng = SplitMix64::new(seed);
+        self.labelled(count, length, |_, out| self.sample(&mut rng, length, out))
+    }
+
+    /// `count` sequences of `length` steps, sequence `i`'s inputs appended by `fill(i, inputs)`,
+    /// with their labels.
+    ///
+    /// Errors: [`TaskError::TooLarge`] when the data does not fit in memory,
+    /// [`TaskError::Overflow`] when a label leaves the 64-bit range.
+    fn labelled(
+        &self,
+        count: usize,
+        length: usize,
+        mut fill: impl FnMut(usize, &mut Vec<i64>),
+    ) -> Result<Dataset, TaskError> {
         let too_large = TaskError::TooLarge {
             task: self.name,
             count,
@@ -264,10 +279,9 @@ impl Task {
         outputs
             .try_reserve_exact(output_len)
             .map_err(|_| too_large)?;
-        let mut rng = SplitMix64::new(seed);
-        for _ in 0..count {
+        for index in 0..count {
             let start = inputs.len();
-            self.sample(&mut rng, length, &mut inputs);
+            fill(index, &mut inputs);
             outputs.extend(self.compute(&inputs[start..])?);
         }
         Ok(Dataset {
@@ -286,7 +300,7 @@ impl Task {
     /// [`Task::generate`] would never draw (a `PalindromePrefix` task's non-palindromic starts) are
     /// included: this is the whole domain, not a sample of the task's distribution.
     ///
-    /// Errors: [`TaskError::Overflow`], as for [`Task::label`].
+    /// Errors: [`TaskError::TooLarge`] and [`TaskError::Overflow`], as for [`Task::generate`].
     pub fn enumerate(&self, length: usize, limit: usize) -> Result<Option<Dataset>, TaskError> {
         let sizes: Vec<u128> = self
             .domain
@@ -302,29 +316,18 @@ impl Task {
         if count > limit as u128 {
             return Ok(None);
         }
-        let count = count as usize;
-        let width = length * self.input_dim;
-        let mut inputs = Vec::with_capacity(count * width);
-        let mut outputs = Vec::with_capacity(count * length * self.output_dim);
-        for index in 0..count {
-            let start = inputs.len();
+        // `labelled` refuses a width that overflows before any sequence is filled.
+        let width = length.saturating_mul(self.input_dim);
+        self.labelled(count as usize, length, |index, out| {
             let mut rest = index as u128;
             for slot in 0..width {
                 let feature = slot % self.input_dim;
                 let size = sizes[feature];
-                inputs.push(self.domain[feature].0 + (rest % size) as i64);
+                out.push(self.domain[feature].0 + (rest % size) as i64);
                 rest /= size;
             }
-            outputs.extend(self.compute(&inputs[start..])?);
-        }
-        Ok(Some(Dataset {
-            count,
-            length,
-            input_dim: self.input_dim,
-            output_dim: self.output_dim,
-            inputs,
-            outputs,
-        }))
+        })
+        .map(Some)
     }
 
     /// The outputs of one sequence (`length * output_dim` values) for its inputs (`length *
