@@ -365,6 +365,11 @@ fn train_refuses_unknown_tasks_and_bad_options() {
     for args in [
         vec!["train", "Sum_All", "--hidden", "0,2"],
         vec!["train", "Sum_All", "--step-budget", "-1"],
+        vec!["train", "Sum_All", "--polish-margin", "0.6"],
+        vec!["train", "Sum_All", "--polish-margin", "0"],
+        vec!["train", "Sum_All", "--polish-margin", "NaN"],
+        vec!["train", "Sum_All", "--polish-rounds", "0"],
+        vec!["train", "Sum_All", "--polish-margin", "0.2", "--no-polish"],
         vec!["train", "Sum_All", "-o", json.to_str().unwrap()],
     ] {
         let run = nn2py(&args);
