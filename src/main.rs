@@ -369,6 +369,11 @@ struct TrainArgs {
     #[arg(long, value_name = "R", conflicts_with = "no_polish")]
     polish_rounds: Option<usize>,
 
+    /// Length of polishing's pool sequences, from the task's length up to 200 (default: the
+    /// task's): a network held steady on longer sequences keeps margin at the task's length.
+    #[arg(long, value_name = "L", conflicts_with = "no_polish")]
+    polish_length: Option<usize>,
+
     /// Write the network even when it is not exact on the check set (the exit code is still 1).
     #[arg(long)]
     keep_inexact: bool,
@@ -722,7 +727,11 @@ fn train_options(
     }
     match polishing {
         Polishing::Off => options.polish = None,
-        Polishing::On { margin, rounds } => {
+        Polishing::On {
+            margin,
+            rounds,
+            length,
+        } => {
             let polish = options.polish.get_or_insert_with(Default::default);
             if let Some(margin) = margin {
                 if !(margin > 0.0 && margin <= 0.5) {
@@ -740,19 +749,24 @@ fn train_options(
                 }
                 polish.rounds = rounds;
             }
+            options.polish_pool_length = length;
         }
     }
     Ok(options)
 }
 
+/// Longest pool sequence `--polish-length` takes (a 100,000-sequence pool of them is tens of MB).
+const MAX_POLISH_LENGTH: usize = 200;
+
 /// Polishing as the command line sets it.
 #[derive(Debug, Clone, Copy)]
 enum Polishing {
     Off,
-    /// The defaults, or the margin and the rounds given.
+    /// The defaults, or the margin, the rounds and the pool's sequence length given.
     On {
         margin: Option<f32>,
         rounds: Option<usize>,
+        length: Option<usize>,
     },
 }
 
@@ -781,6 +795,14 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
             "error: the model's file name must not end in .json (its training record goes there)",
         ));
     }
+    if let Some(length) = args.polish_length {
+        if !(task.length..=MAX_POLISH_LENGTH).contains(&length) {
+            return Err(Failure::bad_input(format!(
+                "error: --polish-length takes a length from {}, {}'s own, to {MAX_POLISH_LENGTH}",
+                task.length, task.name
+            )));
+        }
+    }
     let options = train_options(
         args.seed,
         args.step_budget,
@@ -792,6 +814,7 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
             Polishing::On {
                 margin: args.polish_margin,
                 rounds: args.polish_rounds,
+                length: args.polish_length,
             }
         },
     )?;
@@ -936,6 +959,7 @@ fn bench_command(args: &Mips62Args) -> Result<u8, Failure> {
             Polishing::On {
                 margin: None,
                 rounds: None,
+                length: None,
             },
         )?,
         python: args.python.clone(),

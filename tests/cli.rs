@@ -369,6 +369,8 @@ fn train_refuses_unknown_tasks_and_bad_options() {
         vec!["train", "Sum_All", "--polish-margin", "0"],
         vec!["train", "Sum_All", "--polish-margin", "NaN"],
         vec!["train", "Sum_All", "--polish-rounds", "0"],
+        vec!["train", "Sum_All", "--polish-length", "9"],
+        vec!["train", "Sum_All", "--polish-length", "201"],
         vec!["train", "Sum_All", "--polish-margin", "0.2", "--no-polish"],
         vec!["train", "Sum_All", "-o", json.to_str().unwrap()],
     ] {

@@ -15,6 +15,7 @@ use nn2py::train::batch::Batch;
 use nn2py::train::fit::{accuracy, fit, FitOptions, Frozen};
 use nn2py::train::fused::Workspace;
 use nn2py::train::model::{flatten, initialise, Architecture};
+use nn2py::train::polish::{hard_sequences, wrong_sequences};
 use nn2py::train::{train_task, TrainOptions, Trained};
 
 /// Small data sets and a short search: enough for the easy tasks used here.
@@ -57,6 +58,34 @@ fn sum_all_trains_to_an_exact_small_network_deterministically() {
         "same seed, same network"
     );
     assert_eq!(first.steps, second.steps);
+}
+
+#[test]
+fn polishing_on_longer_sequences_with_a_margin_keeps_the_network_exact_there() {
+    let task = tasks::by_name("Sum_All").unwrap();
+    let mut options = quick_options(4);
+    options.polish_pool_length = Some(20);
+    options.polish_pool_sequences = 5_000;
+    if let Some(polish) = options.polish.as_mut() {
+        polish.margin = Some(0.25);
+    }
+    let trained = train_task(task, &options, &mut |_| {}).expect("trains");
+    assert!(trained.is_exact(), "check accuracy {:?}", trained.check);
+    // Polishing saw sequences of length 20: fresh ones are right, most of them within the margin.
+    let long = task.generate(2_000, 20, 99).unwrap();
+    let hard = hard_sequences(&trained.model, &long, Some(0.25), &mut Workspace::new());
+    // The same run with the task's own length polishes nothing (its network is exact on the
+    // judge set) and leaves a network that is wrong on most sequences of twice the length.
+    let plain = train_task(task, &quick_options(4), &mut |_| {}).expect("trains");
+    let hard_plain = hard_sequences(&plain.model, &long, Some(0.25), &mut Workspace::new());
+    assert!(
+        hard.len() < hard_plain.len() / 4,
+        "{} and {} of 2000 long sequences outside the margin",
+        hard.len(),
+        hard_plain.len()
+    );
+    assert!(wrong_sequences(&trained.model, &long, &mut Workspace::new()).is_empty());
+    assert!(trained.polish_steps > 0);
 }
 
 #[test]

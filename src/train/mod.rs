@@ -71,6 +71,10 @@ pub struct TrainOptions {
     /// whole domain of sequences has at most this many, or at most [`WHOLE_DOMAIN_POOL`], gets the
     /// whole domain instead.
     pub polish_pool_sequences: usize,
+    /// Length of the pool's sequences when longer than the task's (`None`: the task's). Longer
+    /// sequences ask the network to hold its state steady past the task's horizon, which leaves
+    /// it margin at the task's length; the pool is then always sampled, never the whole domain.
+    pub polish_pool_length: Option<usize>,
     /// Sequences in the final held-out check.
     pub check_sequences: usize,
     pub seed: u64,
@@ -86,6 +90,7 @@ impl Default for TrainOptions {
             held_out_sequences: 2_000,
             judge_sequences: 10_000,
             polish_pool_sequences: 100_000,
+            polish_pool_length: None,
             check_sequences: 10_000,
             seed: 1,
         }
@@ -186,11 +191,17 @@ pub fn train_task(
     let mut polish_steps = 0;
     // A small domain is the pool: exact on the pool is then exact everywhere.
     let whole_domain_limit = options.polish_pool_sequences.max(WHOLE_DOMAIN_POOL);
-    let pool = match task.enumerate(task.length, whole_domain_limit)? {
+    let pool_length = options.polish_pool_length.unwrap_or(task.length);
+    let whole_domain = if pool_length == task.length {
+        task.enumerate(task.length, whole_domain_limit)?
+    } else {
+        None
+    };
+    let pool = match whole_domain {
         Some(whole_domain) => whole_domain,
         None => task.generate(
             options.polish_pool_sequences,
-            task.length,
+            pool_length,
             seed(DataPurpose::PolishPool),
         )?,
     };
