@@ -885,7 +885,7 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
         let onnx = export_onnx(&trained.model, &export_meta(task)).map_err(|e| {
             Failure::bad_input(format!("error: cannot export the network as ONNX: {e}"))
         })?;
-        let record = TrainingRecord::of(task, &trained, args.seed);
+        let record = TrainingRecord::of(task, &trained, &options);
         write_atomically(&output, &onnx)?;
         write_atomically(&record_path, record.to_json().as_bytes())?;
         line(

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::driver::VERSION;
 use crate::tasks::Task;
 use crate::train::model::Architecture;
-use crate::train::Trained;
+use crate::train::{TrainOptions, Trained};
 
 /// Version of the [`TrainingRecord`] layout; bumped on any incompatible change.
 pub const RECORD_SCHEMA_VERSION: u32 = 1;
@@ -68,11 +68,16 @@ pub struct TrainingRecord {
     pub seed: u64,
     /// The nn2py version that trained it.
     pub nn2py_version: String,
+    /// The trainer's settings of the run ([`crate::train::TrainOptions`] as it serialises: the
+    /// search, polishing, simplification and data sizes). Absent in records written before it
+    /// was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<serde_json::Value>,
 }
 
 impl TrainingRecord {
-    /// The record of `trained`, a network for `task` trained with `seed`.
-    pub fn of(task: &Task, trained: &Trained, seed: u64) -> TrainingRecord {
+    /// The record of `trained`, a network for `task` trained with `options`.
+    pub fn of(task: &Task, trained: &Trained, options: &TrainOptions) -> TrainingRecord {
         TrainingRecord {
             schema_version: RECORD_SCHEMA_VERSION,
             task: task.name.to_string(),
@@ -89,8 +94,9 @@ impl TrainingRecord {
                 sequences_correct: trained.check.sequences_correct,
                 sequences: trained.check.sequences,
             },
-            seed,
+            seed: options.seed,
             nn2py_version: VERSION.to_string(),
+            options: serde_json::to_value(options).ok(),
         }
     }
 
@@ -249,6 +255,7 @@ mod tests {
             },
             seed: 7,
             nn2py_version: VERSION.to_string(),
+            options: None,
         }
     }
 

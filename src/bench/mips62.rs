@@ -429,7 +429,7 @@ fn obtain_model(
         SearchEvent::Progress(_) | SearchEvent::Finished(_) => {}
     })
     .map_err(|e| format!("training: {e}"))?;
-    let record = TrainingRecord::of(task, &trained, options.train.seed);
+    let record = TrainingRecord::of(task, &trained, &options.train);
     row.model = Some(ModelInfo::of(&record, false));
     let onnx =
         export_onnx(&trained.model, &export_meta(task)).map_err(|e| format!("export: {e}"))?;
