@@ -12,7 +12,9 @@
 //!
 //! **Invariant:** every pass's result is kept only when the judge accepts it: the driver's judge
 //! runs the candidate on the checked inputs and compares it with the original network (exactly
-//! on rounded outputs under the rounding readout, within the verification tolerance otherwise).
+//! on rounded outputs under the rounding readout, within the verification tolerance otherwise;
+//! under the rounding readout on a sampled domain, every output must also keep at least half of
+//! the network's distance to the rounding boundary).
 //! A rejected pass leaves the network as it was and says so in the report.
 
 pub mod basis;
