@@ -392,15 +392,10 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
     };
     // Under the rounding readout on a sampled domain, the normal form's judge also needs the
     // network's raw outputs (see [`same_behaviour`]).
-    let raw_for_normal_form = match (&examples, &raw_reference) {
-        (Some(examples), Some(raw)) if readout == Readout::Round && !examples.exhaustive => {
-            Some(raw.clone())
-        }
-        _ => None,
-    };
-    let reference = match (readout, raw_reference) {
-        (Readout::Round, Some(raw)) => Some(raw.rounded()),
-        (_, raw) => raw,
+    let sampled = examples.as_ref().is_some_and(|e| !e.exhaustive);
+    let (reference, raw_for_normal_form) = match (readout, raw_reference) {
+        (Readout::Round, Some(raw)) => (Some(raw.rounded()), sampled.then_some(raw)),
+        (_, raw) => (raw, None),
     };
     if options.emit == Emit::Network {
         report.timings_ms = timer.timings;
@@ -470,20 +465,20 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
                     let (screen_examples, screen_reference) = screen
                         .as_ref()
                         .map_or((examples, reference), |(e, r)| (e, r));
-                    let raw_screen =
-                        raw_for_normal_form.as_ref().map(|raw| {
-                            match screening_subset(examples, raw) {
-                                Some((_, screened)) => screened,
-                                None => raw.clone(),
-                            }
-                        });
+                    let raw_screened = raw_for_normal_form
+                        .as_ref()
+                        .and_then(|raw| screening_subset(examples, raw));
+                    let raw_screen = raw_screened
+                        .as_ref()
+                        .map(|(_, raw)| raw)
+                        .or(raw_for_normal_form.as_ref());
                     let mut judge = |candidate: &Network| {
                         same_behaviour(
                             candidate,
                             &layout,
                             screen_examples,
                             screen_reference,
-                            raw_screen.as_ref(),
+                            raw_screen,
                             readout,
                             options,
                         )

@@ -770,6 +770,15 @@ enum Polishing {
     },
 }
 
+impl Polishing {
+    /// The trainer's default polishing.
+    const DEFAULT: Polishing = Polishing::On {
+        margin: None,
+        rounds: None,
+        length: None,
+    };
+}
+
 /// `nn2py tasks`: the task table, or its JSON form.
 fn tasks_command(args: &TasksArgs) -> Result<u8, Failure> {
     let text = if args.json {
@@ -951,17 +960,7 @@ fn bench_command(args: &Mips62Args) -> Result<u8, Failure> {
         models: args.models.clone(),
         jobs,
         retrain: args.retrain,
-        train: train_options(
-            args.seed,
-            args.step_budget,
-            None,
-            false,
-            Polishing::On {
-                margin: None,
-                rounds: None,
-                length: None,
-            },
-        )?,
+        train: train_options(args.seed, args.step_budget, None, false, Polishing::DEFAULT)?,
         python: args.python.clone(),
         ..BenchOptions::default()
     };

@@ -126,23 +126,34 @@ pub fn accuracy(model: &AnchorRnn, batch: &Batch, ws: &mut Workspace) -> Accurac
 /// Whether `model` gets each sequence of `batch` exactly right (every value, after rounding),
 /// and how many values it gets right in all.
 pub fn judge_sequences(model: &AnchorRnn, batch: &Batch, ws: &mut Workspace) -> (Vec<bool>, usize) {
+    judge_values(model, batch, ws, |output, target| output.round() == target)
+}
+
+/// Whether every value of each sequence of `batch` passes `value_ok(output, target)`, and how
+/// many values pass in all.
+pub fn judge_values(
+    model: &AnchorRnn,
+    batch: &Batch,
+    ws: &mut Workspace,
+    value_ok: impl Fn(f32, f32) -> bool,
+) -> (Vec<bool>, usize) {
     ws.forward(model, batch);
     let (n, o) = (batch.n, batch.output_dim);
     let mut sequence_ok = vec![true; n];
-    let mut values_correct = 0;
+    let mut values_ok = 0;
     for t in 0..batch.length {
         let targets = batch.step_targets(t);
         for (i, ok) in sequence_ok.iter_mut().enumerate() {
             for j in 0..o {
-                if ws.output(t, i, j).round() == targets[j * n + i] {
-                    values_correct += 1;
+                if value_ok(ws.output(t, i, j), targets[j * n + i]) {
+                    values_ok += 1;
                 } else {
                     *ok = false;
                 }
             }
         }
     }
-    (sequence_ok, values_correct)
+    (sequence_ok, values_ok)
 }
 
 /// What a run did.

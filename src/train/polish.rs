@@ -18,15 +18,16 @@
 //!
 //! **Contract:** the result is the network that was best over the whole run (the input network
 //! when no round improved on it): most values right on the judge set, then, among networks exact
-//! there, fewest wrong (with a margin: hard) sequences in the pool. The judge set is separate from the pool and from
-//! the final check set of [`crate::train::train_task`], which polishing never sees.
+//! there, fewest wrong (with a margin: hard) sequences in the pool. The judge set is separate from
+//! the pool and from the final check set of [`crate::train::train_task`], which polishing never
+//! sees.
 
 use crate::export::AnchorRnn;
 use crate::rng::SplitMix64;
 use crate::tasks::Dataset;
 use crate::train::adamw::AdamW;
 use crate::train::batch::Batch;
-use crate::train::fit::{accuracy, engine, judge_sequences, Accuracy, FitOptions};
+use crate::train::fit::{accuracy, engine, judge_sequences, judge_values, Accuracy, FitOptions};
 use crate::train::fused::Workspace;
 use crate::train::model::zeros_like;
 
@@ -101,7 +102,13 @@ pub fn hard_sequences(
         let batch = Batch::from_dataset(data, &indices);
         let ok = match margin {
             None => judge_sequences(model, &batch, ws).0,
-            Some(margin) => within_margin(model, &batch, margin, ws),
+            // A NaN output is never within the margin.
+            Some(margin) => {
+                judge_values(model, &batch, ws, |output, target| {
+                    (output - target).abs() < margin
+                })
+                .0
+            }
         };
         hard.extend(
             ok.iter()
@@ -112,26 +119,6 @@ pub fn hard_sequences(
         start += CHUNK;
     }
     hard
-}
-
-/// Per sequence of `batch`: every output value lies closer than `margin` to its target.
-fn within_margin(model: &AnchorRnn, batch: &Batch, margin: f32, ws: &mut Workspace) -> Vec<bool> {
-    ws.forward(model, batch);
-    let (n, o) = (batch.n, batch.output_dim);
-    let mut sequence_ok = vec![true; n];
-    for t in 0..batch.length {
-        let targets = batch.step_targets(t);
-        for (i, ok) in sequence_ok.iter_mut().enumerate() {
-            for j in 0..o {
-                let distance = (ws.output(t, i, j) - targets[j * n + i]).abs();
-                // A NaN output is never within the margin.
-                if distance.is_nan() || distance >= margin {
-                    *ok = false;
-                }
-            }
-        }
-    }
-    sequence_ok
 }
 
 /// Polishes `model` on `pool`, judged on `judge` (see the module's contract). Deterministic in

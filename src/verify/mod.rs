@@ -380,7 +380,6 @@ pub fn flatten(tensors: &[Tensor]) -> (Vec<f64>, Vec<bool>) {
 }
 
 /// The reference outputs of a network on every example, flattened.
-#[derive(Debug, Clone)]
 pub struct Reference {
     pub outputs: Vec<Vec<f64>>,
     pub exact: Vec<bool>,
