@@ -10,7 +10,8 @@
 //! which also checks that the two AdamW updates agree).
 //!
 //! Run with `cargo bench --bench train_steps --profile dev [-- OPTIONS]`:
-//! - `--engines fused` which engines (default: all);
+//! - `--engines fused,burn` which engines (default: all this build has; `burn` needs
+//!   `--features burn`);
 //! - `--configs NAME,...` a subset of the configurations (default: all);
 //! - `--seconds S` target duration of each timed run (default 2.5);
 //! - `--no-jax` skip JAX; `--jax-single-thread` restrict XLA to one thread, as the Rust engines;
@@ -77,10 +78,17 @@ fn configs() -> Vec<Config> {
 fn engine_name(kind: Engine) -> &'static str {
     match kind {
         Engine::Fused => "fused",
+        #[cfg(feature = "burn")]
+        Engine::Burn => "burn",
     }
 }
 
-const ALL_ENGINES: [Engine; 1] = [Engine::Fused];
+/// Every engine this build has: burn's only with the `burn` feature.
+const ALL_ENGINES: &[Engine] = &[
+    Engine::Fused,
+    #[cfg(feature = "burn")]
+    Engine::Burn,
+];
 
 struct Args {
     engines: Vec<Engine>,
@@ -111,9 +119,17 @@ fn parse_args() -> Result<Args, String> {
                     .split(',')
                     .map(|name| {
                         ALL_ENGINES
-                            .into_iter()
+                            .iter()
+                            .copied()
                             .find(|&e| engine_name(e) == name.trim())
-                            .ok_or(format!("unknown engine {name:?} (fused)"))
+                            .ok_or(format!(
+                                "unknown engine {name:?} ({})",
+                                ALL_ENGINES
+                                    .iter()
+                                    .map(|&e| engine_name(e))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ))
                     })
                     .collect::<Result<_, _>>()?;
             }

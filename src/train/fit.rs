@@ -9,14 +9,16 @@ use crate::train::batch::{Batch, Sampler};
 use crate::train::fused::Workspace;
 use crate::train::model::{tensors_mut, zeros_like};
 
-/// Which implementation computes the loss and its gradients. burn's autodiff engine (the
-/// reference for the fused gradients) is written on branch `burn` and not merged yet: see
-/// ARCHITECTURE.md.
+/// Which implementation computes the loss and its gradients. burn's engine exists only in builds
+/// with the `burn` feature (the README's test command enables it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub enum Engine {
-    /// [`crate::train::fused`]: the hand-written BPTT for this cell.
+    /// [`crate::train::fused`]: the hand-written BPTT for this cell (the default; fastest).
     #[default]
     Fused,
+    /// [`crate::train::autodiff`]: burn's autodiff on its Flex CPU backend.
+    #[cfg(feature = "burn")]
+    Burn,
 }
 
 /// A loss-and-gradient engine: the mean anchor loss over `batch` and its gradient in `grads`
@@ -45,6 +47,8 @@ impl GradientEngine for Workspace {
 pub fn engine(kind: Engine) -> Box<dyn GradientEngine> {
     match kind {
         Engine::Fused => Box::new(Workspace::new()),
+        #[cfg(feature = "burn")]
+        Engine::Burn => Box::new(crate::train::autodiff::BurnEngine::new()),
     }
 }
 

@@ -30,25 +30,108 @@ pub struct Workspace {
     grad_state: Vec<f32>,
     n: usize,
     key: Option<(usize, usize, Vec<usize>, Vec<usize>)>,
+    /// How the layer kernels tile and split their work (never changes a result).
+    plan: Plan,
 }
 
-/// `a · b` with eight independent partial sums, so the loop vectorises.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let mut chunks_a = a.chunks_exact(8);
-    let mut chunks_b = b.chunks_exact(8);
-    for (x, y) in (&mut chunks_a).zip(&mut chunks_b) {
+/// Batch columns per cache tile: layers on larger batches run tile by tile so that a tile of
+/// every input row stays in cache while each output row is accumulated. A multiple of 8, so
+/// [`dot`]'s lanes continue across tiles unchanged.
+const TILE: usize = 512;
+
+/// Multiply-adds in one layer call from which it is split over threads.
+const PARALLEL_WORK: usize = 1 << 21;
+
+/// How the layer kernels lay out their work. Every choice computes each value with the same
+/// operations in the same order, so results are bitwise identical whatever the plan: tiles cut
+/// the batch only between elements that no sum combines across (or, in [`dot`], at lane
+/// boundaries), and threads each own whole output rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// Batch columns per tile (a positive multiple of 8).
+    pub tile: usize,
+    /// Most threads a large layer call is split over (1: never split).
+    pub threads: usize,
+}
+
+impl Default for Plan {
+    /// Tiles of [`TILE`], and as many threads as the machine offers (at most 8).
+    fn default() -> Self {
+        Plan {
+            tile: TILE,
+            threads: std::thread::available_parallelism().map_or(1, |p| p.get().min(8)),
+        }
+    }
+}
+
+impl Plan {
+    /// One tile and one thread: the plain loops.
+    pub const SERIAL: Plan = Plan {
+        tile: usize::MAX - usize::MAX % 8,
+        threads: 1,
+    };
+
+    /// Runs `work(first_row, rows)` over `data`, rows of `row_len` values, split into contiguous
+    /// groups of whole rows on up to `self.threads` threads when `cost` multiply-adds make it
+    /// worth a thread. Each row is handed to exactly one call.
+    fn over_rows(
+        &self,
+        data: &mut [f32],
+        row_len: usize,
+        cost: usize,
+        work: impl Fn(usize, &mut [f32]) + Sync,
+    ) {
+        let rows = data.len().checked_div(row_len).unwrap_or(0);
+        let threads = if cost >= PARALLEL_WORK {
+            self.threads.min(rows)
+        } else {
+            1
+        };
+        if threads <= 1 {
+            work(0, data);
+            return;
+        }
+        let per = rows.div_ceil(threads);
+        std::thread::scope(|scope| {
+            for (group, rows) in data.chunks_mut(per * row_len).enumerate() {
+                let work = &work;
+                scope.spawn(move || work(group * per, rows));
+            }
+        });
+    }
+
+    /// The `[start, end)` column ranges of a batch of `n`.
+    fn tiles(&self, n: usize) -> impl Iterator<Item = (usize, usize)> {
+        let tile = self.tile;
+        (0..n)
+            .step_by(tile)
+            .map(move |start| (start, (start + tile).min(n)))
+    }
+}
+
+/// Adds `a[i] * b[i]` into lane `i % 8` for the whole chunks of 8 (the caller passes equal
+/// lengths that are multiples of 8).
+fn accumulate(lanes: &mut [f32; 8], a: &[f32], b: &[f32]) {
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
         for l in 0..8 {
             lanes[l] += x[l] * y[l];
         }
     }
-    let tail: f32 = chunks_a
-        .remainder()
-        .iter()
-        .zip(chunks_b.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
+}
+
+/// The dot product from its lanes and the tail past the last whole chunk of 8.
+fn finish(lanes: &[f32; 8], tail_a: &[f32], tail_b: &[f32]) -> f32 {
+    let tail: f32 = tail_a.iter().zip(tail_b).map(|(x, y)| x * y).sum();
     lanes.iter().sum::<f32>() + tail
+}
+
+/// `a · b` with eight independent partial sums, so the loop vectorises.
+/// `a` and `b` have the same length.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let whole = a.len() / 8 * 8;
+    let mut lanes = [0.0f32; 8];
+    accumulate(&mut lanes, &a[..whole], &b[..whole]);
+    finish(&lanes, &a[whole..], &b[whole..])
 }
 
 /// Sum of `a` with eight partial sums.
@@ -70,37 +153,105 @@ fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     }
 }
 
-/// `out = W input + b` on feature-major `[inp, n]` input, `[out, n]` output.
-fn affine(layer: &Affine, input: &[f32], out: &mut [f32], n: usize) {
-    for (j, row) in out.chunks_exact_mut(n).enumerate().take(layer.out) {
-        row.fill(layer.bias[j]);
-        let weights = &layer.weight[j * layer.inp..(j + 1) * layer.inp];
-        for (k, &w) in weights.iter().enumerate() {
-            if w != 0.0 {
-                axpy(w, &input[k * n..(k + 1) * n], row);
+/// `rows += M source` for the rows `first..` of `rows` (`[_, n]`), where row `r` of `M` is
+/// `weight(r, k)` over `k`, and `source` is `[k, n]`: each value adds its terms in `k` order,
+/// skipping zero weights, tile by tile.
+fn accumulate_rows(
+    plan: &Plan,
+    rows: &mut [f32],
+    first: usize,
+    source: &[f32],
+    ks: usize,
+    n: usize,
+    weight: impl Fn(usize, usize) -> f32,
+) {
+    for (start, end) in plan.tiles(n) {
+        for (r, row) in rows.chunks_exact_mut(n).enumerate() {
+            let row = &mut row[start..end];
+            for k in 0..ks {
+                let w = weight(first + r, k);
+                if w != 0.0 {
+                    axpy(w, &source[k * n + start..k * n + end], row);
+                }
             }
         }
     }
 }
 
+/// `out = W input + b` on feature-major `[inp, n]` input, `[out, n]` output.
+fn affine(plan: &Plan, layer: &Affine, input: &[f32], out: &mut [f32], n: usize) {
+    let out = &mut out[..layer.out * n];
+    for (j, row) in out.chunks_exact_mut(n).enumerate() {
+        row.fill(layer.bias[j]);
+    }
+    let cost = layer.out * layer.inp * n;
+    plan.over_rows(out, n, cost, |first, rows| {
+        accumulate_rows(plan, rows, first, input, layer.inp, n, |j, k| {
+            layer.weight[j * layer.inp + k]
+        })
+    });
+}
+
 /// Runs `layers` on `inputs[0]` (already filled), writing each later layer's input (after
 /// ReLU) into `inputs[l]` and the last layer's output into `out`.
-fn forward_mlp(layers: &[Affine], inputs: &mut [Vec<f32>], out: &mut [f32], n: usize) {
+fn forward_mlp(plan: &Plan, layers: &[Affine], inputs: &mut [Vec<f32>], out: &mut [f32], n: usize) {
     for l in 0..layers.len() {
         if l + 1 == layers.len() {
-            affine(&layers[l], &inputs[l], out, n);
+            affine(plan, &layers[l], &inputs[l], out, n);
         } else {
             let (done, rest) = inputs.split_at_mut(l + 1);
-            affine(&layers[l], &done[l], &mut rest[0], n);
+            affine(plan, &layers[l], &done[l], &mut rest[0], n);
             rest[0].iter_mut().for_each(|v| *v = v.max(0.0));
         }
     }
+}
+
+/// `weight_grad[j, k] += d_out[j] · input[k]` for every `j`, `k` (`d_out` `[out, n]`, `input`
+/// `[inp, n]`, `weight_grad` `[out, inp]`), each dot product exactly as [`dot`] computes it.
+fn add_weight_gradients(
+    plan: &Plan,
+    d_out: &[f32],
+    input: &[f32],
+    weight_grad: &mut [f32],
+    inp: usize,
+    n: usize,
+) {
+    let cost = weight_grad.len() * n;
+    let whole = n / 8 * 8;
+    plan.over_rows(weight_grad, inp, cost, |first, grads| {
+        if plan.tile >= n {
+            for (r, row) in grads.chunks_exact_mut(inp).enumerate() {
+                let d_row = &d_out[(first + r) * n..(first + r + 1) * n];
+                for (k, g) in row.iter_mut().enumerate() {
+                    *g += dot(d_row, &input[k * n..(k + 1) * n]);
+                }
+            }
+            return;
+        }
+        let mut lanes = vec![[0.0f32; 8]; grads.len()];
+        for (start, end) in plan.tiles(whole) {
+            for (r, lanes_row) in lanes.chunks_exact_mut(inp).enumerate() {
+                let d = &d_out[(first + r) * n + start..(first + r) * n + end];
+                for (k, lane) in lanes_row.iter_mut().enumerate() {
+                    accumulate(lane, d, &input[k * n + start..k * n + end]);
+                }
+            }
+        }
+        for (r, row) in grads.chunks_exact_mut(inp).enumerate() {
+            let d_tail = &d_out[(first + r) * n + whole..(first + r + 1) * n];
+            for (k, g) in row.iter_mut().enumerate() {
+                let x_tail = &input[k * n + whole..(k + 1) * n];
+                *g += finish(&lanes[r * inp + k], d_tail, x_tail);
+            }
+        }
+    });
 }
 
 /// Backpropagates `d_out` (`[out, n]`, the gradient with respect to the MLP's output) through
 /// `layers`, accumulating into `grads`; leaves the gradient with respect to the MLP's input in
 /// `d_out` (resized), using `scratch` as the second buffer.
 fn backward_mlp(
+    plan: &Plan,
     layers: &[Affine],
     inputs: &[Vec<f32>],
     grads: &mut [Affine],
@@ -111,23 +262,17 @@ fn backward_mlp(
     for l in (0..layers.len()).rev() {
         let (layer, input, grad) = (&layers[l], &inputs[l], &mut grads[l]);
         for j in 0..layer.out {
-            let d_row = &d_out[j * n..(j + 1) * n];
-            grad.bias[j] += sum(d_row);
-            for k in 0..layer.inp {
-                grad.weight[j * layer.inp + k] += dot(d_row, &input[k * n..(k + 1) * n]);
-            }
+            grad.bias[j] += sum(&d_out[j * n..(j + 1) * n]);
         }
+        add_weight_gradients(plan, d_out, input, &mut grad.weight, layer.inp, n);
         scratch.clear();
         scratch.resize(layer.inp * n, 0.0);
-        for j in 0..layer.out {
-            let d_row = &d_out[j * n..(j + 1) * n];
-            for k in 0..layer.inp {
-                let w = layer.weight[j * layer.inp + k];
-                if w != 0.0 {
-                    axpy(w, d_row, &mut scratch[k * n..(k + 1) * n]);
-                }
-            }
-        }
+        let cost = layer.out * layer.inp * n;
+        plan.over_rows(scratch, n, cost, |first, rows| {
+            accumulate_rows(plan, rows, first, d_out, layer.out, n, |k, j| {
+                layer.weight[j * layer.inp + k]
+            })
+        });
         if l > 0 {
             // `input` is the ReLU output of layer l - 1: the derivative is 1 where it is positive.
             for (d, &a) in scratch.iter_mut().zip(input) {
@@ -143,6 +288,14 @@ fn backward_mlp(
 impl Workspace {
     pub fn new() -> Self {
         Workspace::default()
+    }
+
+    /// A workspace whose kernels follow `plan` (results are bitwise those of any other plan).
+    pub fn with_plan(plan: Plan) -> Self {
+        Workspace {
+            plan,
+            ..Workspace::default()
+        }
     }
 
     fn prepare(&mut self, model: &AnchorRnn, n: usize, length: usize) {
@@ -184,8 +337,14 @@ impl Workspace {
             }
             z[h * n..].copy_from_slice(batch.step_inputs(t));
             let state_inputs = &mut from_t[0];
-            forward_mlp(&model.f, &mut self.f_inputs[t], &mut state_inputs[0], n);
-            forward_mlp(&model.g, state_inputs, &mut self.outputs[t], n);
+            forward_mlp(
+                &self.plan,
+                &model.f,
+                &mut self.f_inputs[t],
+                &mut state_inputs[0],
+                n,
+            );
+            forward_mlp(&self.plan, &model.g, state_inputs, &mut self.outputs[t], n);
         }
     }
 
@@ -223,6 +382,7 @@ impl Workspace {
                 d.push(err / (1.0 + square) / count);
             }
             backward_mlp(
+                &self.plan,
                 &model.g,
                 &self.g_inputs[t],
                 &mut grads.g,
@@ -232,6 +392,7 @@ impl Workspace {
             );
             axpy(1.0, &d_state, &mut d);
             backward_mlp(
+                &self.plan,
                 &model.f,
                 &self.f_inputs[t],
                 &mut grads.f,
@@ -296,6 +457,60 @@ mod tests {
                 assert!((ws.output(t, i, 0) - y[0]).abs() < 1e-5);
             }
         }
+    }
+
+    #[test]
+    fn tiles_and_threads_change_no_bit_of_the_result() {
+        // Large enough that every layer call is split over threads, with a batch that is not
+        // a multiple of the tile or of 8, so tiles and dot-product tails both occur.
+        let arch = Architecture {
+            hidden: 16,
+            f_widths: vec![64],
+            g_widths: vec![8],
+        };
+        let model = initialise(&arch, 2, 1, 5);
+        let (n, length) = (2_500, 3);
+        let mut rng = crate::rng::SplitMix64::new(9);
+        let batch = Batch {
+            n,
+            length,
+            input_dim: 2,
+            output_dim: 1,
+            inputs: (0..n * length * 2)
+                .map(|_| rng.int_in(0, 9) as f32)
+                .collect(),
+            targets: (0..n * length).map(|_| rng.int_in(0, 20) as f32).collect(),
+        };
+        assert!(64 * 18 * n >= PARALLEL_WORK);
+        let run = |plan: Plan| {
+            let mut grads = zeros_like(&model);
+            let loss = Workspace::with_plan(plan).loss_and_gradients(&model, &batch, &mut grads);
+            (loss.to_bits(), tensors(&grads).concat())
+        };
+        let (serial_loss, serial) = run(Plan::SERIAL);
+        for plan in [
+            Plan {
+                tile: 16,
+                threads: 3,
+            },
+            Plan {
+                tile: 512,
+                threads: 2,
+            },
+            Plan {
+                tile: 8,
+                threads: 1,
+            },
+        ] {
+            let (loss, grads) = run(plan);
+            assert_eq!(loss, serial_loss, "{plan:?}");
+            let same = serial
+                .iter()
+                .zip(&grads)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "{plan:?} changed a gradient");
+        }
+        assert!(serial.iter().any(|&g| g != 0.0));
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! thread per run, seeded data, seeded initialisation, sequential sums).
 
 pub mod adamw;
+#[cfg(feature = "burn")]
+pub mod autodiff;
 pub mod batch;
 pub mod fit;
 pub mod fused;
