@@ -10,8 +10,8 @@
 //! which also checks that the two AdamW updates agree).
 //!
 //! Run with `cargo bench --bench train_steps --profile dev [-- OPTIONS]`:
-//! - `--engines fused,burn` which engines (default: all this build has; `burn` needs
-//!   `--features burn`);
+//! - `--engines fused,serial,burn` which engines (default: all this build has; `serial` is the
+//!   fused engine with one tile and one thread; `burn` needs `--features burn`);
 //! - `--configs NAME,...` a subset of the configurations (default: all);
 //! - `--seconds S` target duration of each timed run (default 2.5);
 //! - `--no-jax` skip JAX; `--jax-single-thread` restrict XLA to one thread, as the Rust engines;
@@ -30,7 +30,8 @@ use nn2py::export::{Affine, AnchorRnn};
 use nn2py::rng::SplitMix64;
 use nn2py::train::adamw::{AdamW, AdamWConfig};
 use nn2py::train::batch::Batch;
-use nn2py::train::fit::{engine, Engine};
+use nn2py::train::fit::{engine, Engine, GradientEngine};
+use nn2py::train::fused::{Plan, Workspace};
 use nn2py::train::model::{initialise, zeros_like, Architecture};
 
 /// Learning rate of every step (constant, as in `jax_rnn.py`).
@@ -75,23 +76,33 @@ fn configs() -> Vec<Config> {
     ]
 }
 
-fn engine_name(kind: Engine) -> &'static str {
+/// What computes the gradients in one row: a trainer engine, or the fused engine with its
+/// kernels held to one tile and one thread (`serial`, the baseline for tiling and threads).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Engine(Engine),
+    Serial,
+}
+
+fn engine_name(kind: Kind) -> &'static str {
     match kind {
-        Engine::Fused => "fused",
+        Kind::Engine(Engine::Fused) => "fused",
         #[cfg(feature = "burn")]
-        Engine::Burn => "burn",
+        Kind::Engine(Engine::Burn) => "burn",
+        Kind::Serial => "serial",
     }
 }
 
 /// Every engine this build has: burn's only with the `burn` feature.
-const ALL_ENGINES: &[Engine] = &[
-    Engine::Fused,
+const ALL_ENGINES: &[Kind] = &[
+    Kind::Engine(Engine::Fused),
+    Kind::Serial,
     #[cfg(feature = "burn")]
-    Engine::Burn,
+    Kind::Engine(Engine::Burn),
 ];
 
 struct Args {
-    engines: Vec<Engine>,
+    engines: Vec<Kind>,
     configs: Vec<String>,
     seconds: f64,
     jax: bool,
@@ -224,9 +235,12 @@ struct Measurement {
 
 /// Trains a copy of `model` on `batch` with engine `kind`: the first steps (losses recorded),
 /// a calibration run of about 0.3 s, then a timed run of about `seconds`.
-fn measure(kind: Engine, model: &AnchorRnn, batch: &Batch, seconds: f64) -> Measurement {
+fn measure(kind: Kind, model: &AnchorRnn, batch: &Batch, seconds: f64) -> Measurement {
     let mut model = model.clone();
-    let mut engine = engine(kind);
+    let mut engine: Box<dyn GradientEngine> = match kind {
+        Kind::Engine(kind) => engine(kind),
+        Kind::Serial => Box::new(Workspace::with_plan(Plan::SERIAL)),
+    };
     let mut grads = zeros_like(&model);
     let mut opt = AdamW::new(&model, AdamWConfig::default());
     let mut step = |model: &mut AnchorRnn| {
@@ -347,7 +361,7 @@ fn main() {
         Err(message) => {
             eprintln!("train_steps: {message}");
             eprintln!(
-                "usage: cargo bench --bench train_steps --profile dev -- [--engines fused] \
+                "usage: cargo bench --bench train_steps --profile dev -- [--engines fused,serial,burn] \
                  [--configs NAME,...] [--seconds S] [--no-jax] [--jax-single-thread] \
                  [--python PATH]"
             );

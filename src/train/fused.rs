@@ -459,6 +459,99 @@ mod tests {
         }
     }
 
+    fn bits(values: &[f32]) -> Vec<u32> {
+        values.iter().map(|v| v.to_bits()).collect()
+    }
+
+    #[test]
+    fn kernels_match_the_plain_loops_bit_for_bit() {
+        // Sizes that are not multiples of the lanes (8) or the tile, large
+        // enough to be split over threads, with some zero weights (skipped, never added).
+        let (out, inp, n) = (13, 37, 4_500);
+        assert!(out * inp * n >= PARALLEL_WORK);
+        let mut rng = crate::rng::SplitMix64::new(3);
+        let mut real = |count: usize| -> Vec<f32> {
+            (0..count)
+                .map(|_| (rng.int_in(-1000, 1000) as f32) / 37.0)
+                .collect()
+        };
+        let mut weight = real(out * inp);
+        for k in [0, 5, 40, 41, 42, 43, 300] {
+            weight[k] = 0.0;
+        }
+        let layer = Affine {
+            weight,
+            bias: real(out),
+            out,
+            inp,
+        };
+        let input = real(inp * n);
+        let d_out = real(out * n);
+        let initial_grad = real(out * inp);
+
+        let mut expected_out = vec![0.0f32; out * n];
+        for j in 0..out {
+            let row = &mut expected_out[j * n..(j + 1) * n];
+            row.fill(layer.bias[j]);
+            for k in 0..inp {
+                let w = layer.weight[j * inp + k];
+                if w != 0.0 {
+                    axpy(w, &input[k * n..(k + 1) * n], row);
+                }
+            }
+        }
+        let mut expected_grad = initial_grad.clone();
+        for j in 0..out {
+            for k in 0..inp {
+                expected_grad[j * inp + k] +=
+                    dot(&d_out[j * n..(j + 1) * n], &input[k * n..(k + 1) * n]);
+            }
+        }
+        let mut expected_back = vec![0.0f32; inp * n];
+        for j in 0..out {
+            for k in 0..inp {
+                let w = layer.weight[j * inp + k];
+                if w != 0.0 {
+                    axpy(
+                        w,
+                        &d_out[j * n..(j + 1) * n],
+                        &mut expected_back[k * n..(k + 1) * n],
+                    );
+                }
+            }
+        }
+
+        for plan in [
+            Plan::SERIAL,
+            Plan {
+                tile: 64,
+                threads: 3,
+            },
+            Plan {
+                tile: 8,
+                threads: 2,
+            },
+        ] {
+            let mut got_out = vec![0.0f32; out * n];
+            affine(&plan, &layer, &input, &mut got_out, n);
+            assert_eq!(bits(&got_out), bits(&expected_out), "affine, {plan:?}");
+            let mut got_grad = initial_grad.clone();
+            add_weight_gradients(&plan, &d_out, &input, &mut got_grad, inp, n);
+            assert_eq!(bits(&got_grad), bits(&expected_grad), "gradients, {plan:?}");
+            let mut got_back = vec![0.0f32; inp * n];
+            plan.over_rows(&mut got_back, n, out * inp * n, |first, rows| {
+                accumulate_rows(&plan, rows, first, &d_out, out, n, |k, j| {
+                    layer.weight[j * inp + k]
+                })
+            });
+            assert_eq!(
+                bits(&got_back),
+                bits(&expected_back),
+                "input gradient, {plan:?}"
+            );
+        }
+    }
+
     #[test]
     fn tiles_and_threads_change_no_bit_of_the_result() {
         // Large enough that every layer call is split over threads, with a batch that is not
