@@ -21,18 +21,26 @@ impl Batch {
     /// The sequences `indices` of `data`, converted to `f32` (integers up to 2^24 are exact).
     pub fn from_dataset(data: &Dataset, indices: &[usize]) -> Batch {
         let (n, length, d, o) = (indices.len(), data.length, data.input_dim, data.output_dim);
-        let mut inputs = vec![0.0f32; n * length * d];
-        let mut targets = vec![0.0f32; n * length * o];
-        for (row, &seq) in indices.iter().enumerate() {
-            let x = &data.inputs[seq * length * d..(seq + 1) * length * d];
-            let y = &data.outputs[seq * length * o..(seq + 1) * length * o];
-            for t in 0..length {
-                for j in 0..d {
-                    inputs[(t * d + j) * n + row] = x[t * d + j] as f32;
-                }
-                for j in 0..o {
-                    targets[(t * o + j) * n + row] = y[t * o + j] as f32;
-                }
+        // Written in output order (step, feature, sequence), so the writes are contiguous and
+        // the batch's sequences, read again at every step, stay in cache.
+        let mut inputs = Vec::with_capacity(n * length * d);
+        let mut targets = Vec::with_capacity(n * length * o);
+        for t in 0..length {
+            for j in 0..d {
+                let at = t * d + j;
+                inputs.extend(
+                    indices
+                        .iter()
+                        .map(|&seq| data.inputs[seq * length * d + at] as f32),
+                );
+            }
+            for j in 0..o {
+                let at = t * o + j;
+                targets.extend(
+                    indices
+                        .iter()
+                        .map(|&seq| data.outputs[seq * length * o + at] as f32),
+                );
             }
         }
         Batch {

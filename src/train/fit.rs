@@ -30,6 +30,12 @@ pub trait GradientEngine {
         batch: &Batch,
         grads: &mut AnchorRnn,
     ) -> f64;
+
+    /// The same gradients for a step whose loss value nobody reads; returns whether the loss
+    /// is finite. Engines that get the loss for free keep this default.
+    fn gradients(&mut self, model: &AnchorRnn, batch: &Batch, grads: &mut AnchorRnn) -> bool {
+        self.loss_and_gradients(model, batch, grads).is_finite()
+    }
 }
 
 impl GradientEngine for Workspace {
@@ -40,6 +46,10 @@ impl GradientEngine for Workspace {
         grads: &mut AnchorRnn,
     ) -> f64 {
         Workspace::loss_and_gradients(self, model, batch, grads)
+    }
+
+    fn gradients(&mut self, model: &AnchorRnn, batch: &Batch, grads: &mut AnchorRnn) -> bool {
+        Workspace::gradients(self, model, batch, grads)
     }
 }
 
@@ -215,7 +225,13 @@ pub fn fit(
     }
     while steps < options.steps {
         let batch = sampler.next_batch(options.batch);
-        loss = ws.loss_and_gradients(&model, &batch, &mut grads);
+        // Only an evaluation step's loss is ever read (reported, checked, returned).
+        let evaluates = (steps + 1) % options.eval_every.max(1) == 0 || steps + 1 == options.steps;
+        if evaluates {
+            loss = ws.loss_and_gradients(&model, &batch, &mut grads);
+        } else {
+            ws.gradients(&model, &batch, &mut grads);
+        }
         let lr = learning_rate(options, steps);
         opt.step(&mut model, &grads, lr);
         if options.l1 > 0.0 {

@@ -361,6 +361,25 @@ impl Workspace {
         batch: &Batch,
         grads: &mut AnchorRnn,
     ) -> f64 {
+        self.backpropagate(model, batch, grads, true)
+    }
+
+    /// [`Workspace::loss_and_gradients`] without the loss's value (its logarithms are most of
+    /// a small network's per-output cost): writes the same gradients, bit for bit, and returns
+    /// whether the loss would have been finite.
+    pub fn gradients(&mut self, model: &AnchorRnn, batch: &Batch, grads: &mut AnchorRnn) -> bool {
+        self.backpropagate(model, batch, grads, false).is_finite()
+    }
+
+    /// The backward pass; the mean loss when `with_loss`, else 0 when every squared error is
+    /// finite (exactly when the loss is) and NaN otherwise.
+    fn backpropagate(
+        &mut self,
+        model: &AnchorRnn,
+        batch: &Batch,
+        grads: &mut AnchorRnn,
+        with_loss: bool,
+    ) -> f64 {
         self.forward(model, batch);
         for t in crate::train::model::tensors_mut(grads) {
             t.fill(0.0);
@@ -368,6 +387,7 @@ impl Workspace {
         let (n, h, o) = (batch.n, model.hidden, model.output_dim);
         let count = (n * batch.length * o).max(1) as f32;
         let mut loss = 0.0f64;
+        let mut finite = true;
         let mut d = std::mem::take(&mut self.grad_a);
         let mut scratch = std::mem::take(&mut self.grad_b);
         let mut d_state = std::mem::take(&mut self.grad_state);
@@ -378,7 +398,11 @@ impl Workspace {
             for (&y_hat, &y) in self.outputs[t].iter().zip(batch.step_targets(t)) {
                 let err = y_hat - y;
                 let square = err * err;
-                loss += 0.5 * (square as f64).ln_1p();
+                if with_loss {
+                    loss += 0.5 * (square as f64).ln_1p();
+                } else {
+                    finite &= square.is_finite();
+                }
                 d.push(err / (1.0 + square) / count);
             }
             backward_mlp(
@@ -405,7 +429,11 @@ impl Workspace {
         self.grad_a = d;
         self.grad_b = scratch;
         self.grad_state = d_state;
-        loss / count as f64
+        match (with_loss, finite) {
+            (true, _) => loss / count as f64,
+            (false, true) => 0.0,
+            (false, false) => f64::NAN,
+        }
     }
 }
 
@@ -604,6 +632,39 @@ mod tests {
             assert!(same, "{plan:?} changed a gradient");
         }
         assert!(serial.iter().any(|&g| g != 0.0));
+    }
+
+    #[test]
+    fn gradients_without_the_loss_are_the_same_bits() {
+        let model = initialise(
+            &Architecture {
+                hidden: 3,
+                f_widths: vec![5],
+                g_widths: vec![4],
+            },
+            2,
+            1,
+            3,
+        );
+        let batch = toy_batch();
+        let mut with_loss = zeros_like(&model);
+        let loss = Workspace::new().loss_and_gradients(&model, &batch, &mut with_loss);
+        assert!(loss.is_finite() && loss > 0.0);
+        let mut without = zeros_like(&model);
+        without.f[0].weight[0] = 7.0; // overwritten, as by loss_and_gradients
+        assert!(Workspace::new().gradients(&model, &batch, &mut without));
+        assert_eq!(
+            bits(&tensors(&with_loss).concat()),
+            bits(&tensors(&without).concat())
+        );
+        // Outputs so large that their squares overflow: the loss is infinite, and so reported.
+        let mut huge = model.clone();
+        huge.g.last_mut().unwrap().bias[0] = 1e30;
+        let mut grads = zeros_like(&model);
+        assert!(!Workspace::new()
+            .loss_and_gradients(&huge, &batch, &mut grads)
+            .is_finite());
+        assert!(!Workspace::new().gradients(&huge, &batch, &mut grads));
     }
 
     #[test]

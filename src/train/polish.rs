@@ -171,8 +171,7 @@ pub fn polish(
                 indices.push(index);
             }
             let batch = Batch::from_dataset(pool, &indices);
-            let loss = engine.loss_and_gradients(&current, &batch, &mut grads);
-            if !loss.is_finite() {
+            if !engine.gradients(&current, &batch, &mut grads) {
                 break 'rounds;
             }
             optimiser.step(
