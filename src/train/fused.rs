@@ -48,7 +48,7 @@ const PARALLEL_WORK: usize = 1 << 21;
 /// boundaries), and threads each own whole output rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Plan {
-    /// Batch columns per tile (a positive multiple of 8).
+    /// Batch columns per tile (used rounded down to a multiple of 8, at least 8).
     pub tile: usize,
     /// Most threads a large layer call is split over (1: never split).
     pub threads: usize,
@@ -100,9 +100,15 @@ impl Plan {
         });
     }
 
+    /// The tile width in use: `tile` rounded down to a multiple of 8, at least 8 (the lanes
+    /// of a dot product must never straddle two tiles).
+    fn tile(&self) -> usize {
+        self.tile.max(8) / 8 * 8
+    }
+
     /// The `[start, end)` column ranges of a batch of `n`.
     fn tiles(&self, n: usize) -> impl Iterator<Item = (usize, usize)> {
-        let tile = self.tile;
+        let tile = self.tile();
         (0..n)
             .step_by(tile)
             .map(move |start| (start, (start + tile).min(n)))
@@ -219,7 +225,7 @@ fn add_weight_gradients(
     let cost = weight_grad.len() * n;
     let whole = n / 8 * 8;
     plan.over_rows(weight_grad, inp, cost, |first, grads| {
-        if plan.tile >= n {
+        if plan.tile() >= n {
             for (r, row) in grads.chunks_exact_mut(inp).enumerate() {
                 let d_row = &d_out[(first + r) * n..(first + r + 1) * n];
                 for (k, g) in row.iter_mut().enumerate() {
@@ -621,6 +627,11 @@ mod tests {
             Plan {
                 tile: 8,
                 threads: 1,
+            },
+            // Not a multiple of 8: used as 16.
+            Plan {
+                tile: 21,
+                threads: 2,
             },
         ] {
             let (loss, grads) = run(plan);
