@@ -1,6 +1,7 @@
 //! Training through burn's autodiff (`Engine::Burn`) against the fused BPTT (`Engine::Fused`):
 //! from the same initialisation, data and seed, the two runs see the same batches and the same
-//! AdamW, so they must end with nearly the same network.
+//! AdamW, so they must end with nearly the same network. Built only with the `burn` feature.
+#![cfg(feature = "burn")]
 
 use nn2py::export::AnchorRnn;
 use nn2py::train::batch::Batch;
