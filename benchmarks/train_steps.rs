@@ -14,7 +14,8 @@
 //!   fused engine with one tile and one thread; `burn` needs `--features burn`);
 //! - `--configs NAME,...` a subset of the configurations (default: all);
 //! - `--seconds S` target duration of each timed run (default 2.5);
-//! - `--no-jax` skip JAX; `--jax-single-thread` restrict XLA to one thread, as the Rust engines;
+//! - `--no-jax` skip JAX; `--jax-single-thread` restrict XLA to one thread (as `serial`; `fused`
+//!   splits layer calls of 2^21 multiply-adds or more over the machine's threads);
 //! - `--python PATH` the interpreter that runs `jax_rnn.py` (default `python3`).
 //!
 //! If JAX is not importable the Rust rows are printed and JAX is reported as skipped.
