@@ -344,6 +344,20 @@ struct TrainArgs {
     #[arg(long, value_delimiter = ',')]
     hidden: Option<Vec<usize>>,
 
+    /// Hidden-layer widths of `f` and `g` the architecture search tries, comma-separated
+    /// (default: the trainer's).
+    #[arg(long, value_delimiter = ',')]
+    widths: Option<Vec<usize>>,
+
+    /// Training runs (initialisations) per candidate network (default: the trainer's).
+    #[arg(long, value_name = "N")]
+    seeds: Option<usize>,
+
+    /// Most optimiser steps of one training run of the search (default: the trainer's); a run
+    /// also ends early once it is exact or stops improving.
+    #[arg(long, value_name = "STEPS")]
+    attempt_steps: Option<usize>,
+
     /// Optimiser steps for each phase of the architecture search, the ladder and the escalation
     /// (the run in progress finishes). A step budget keeps the result independent of the
     /// machine's speed.
@@ -698,11 +712,20 @@ fn progress_bar(len: u64) -> ProgressBar {
     bar
 }
 
+/// The architecture search's flags of `nn2py train` (`None`: the trainer's default).
+#[derive(Debug, Default)]
+struct SearchFlags<'a> {
+    hidden: Option<&'a [usize]>,
+    widths: Option<&'a [usize]>,
+    seeds: Option<usize>,
+    attempt_steps: Option<usize>,
+}
+
 /// The trainer's settings from the command line's; bad values are usage errors.
 fn train_options(
     seed: u64,
     step_budget: Option<usize>,
-    hidden: Option<&[usize]>,
+    search: &SearchFlags,
     no_simplify: bool,
     polishing: Polishing,
 ) -> Result<TrainOptions, Failure> {
@@ -714,13 +737,37 @@ fn train_options(
         options.search.step_budget = steps;
         options.search.escalation_budget = steps;
     }
-    if let Some(sizes) = hidden {
+    if let Some(sizes) = search.hidden {
         if sizes.is_empty() || sizes.contains(&0) {
             return Err(Failure::bad_input(
                 "error: --hidden takes positive sizes, for example --hidden 1,2,4",
             ));
         }
         options.search.hidden_sizes = sizes.to_vec();
+    }
+    if let Some(widths) = search.widths {
+        if widths.is_empty() || widths.contains(&0) {
+            return Err(Failure::bad_input(
+                "error: --widths takes positive widths, for example --widths 4,8",
+            ));
+        }
+        options.search.widths = widths.to_vec();
+    }
+    for (flag, value) in [
+        ("--seeds", search.seeds),
+        ("--attempt-steps", search.attempt_steps),
+    ] {
+        if value == Some(0) {
+            return Err(Failure::bad_input(format!(
+                "error: {flag} takes a positive count"
+            )));
+        }
+    }
+    if let Some(seeds) = search.seeds {
+        options.search.seeds = seeds;
+    }
+    if let Some(steps) = search.attempt_steps {
+        options.search.fit.steps = steps;
     }
     if no_simplify {
         options.simplify = None;
@@ -815,7 +862,12 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
     let options = train_options(
         args.seed,
         args.step_budget,
-        args.hidden.as_deref(),
+        &SearchFlags {
+            hidden: args.hidden.as_deref(),
+            widths: args.widths.as_deref(),
+            seeds: args.seeds,
+            attempt_steps: args.attempt_steps,
+        },
         args.no_simplify,
         if args.no_polish {
             Polishing::Off
@@ -960,7 +1012,13 @@ fn bench_command(args: &Mips62Args) -> Result<u8, Failure> {
         models: args.models.clone(),
         jobs,
         retrain: args.retrain,
-        train: train_options(args.seed, args.step_budget, None, false, Polishing::DEFAULT)?,
+        train: train_options(
+            args.seed,
+            args.step_budget,
+            &SearchFlags::default(),
+            false,
+            Polishing::DEFAULT,
+        )?,
         python: args.python.clone(),
         ..BenchOptions::default()
     };
