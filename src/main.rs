@@ -851,6 +851,18 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
             "error: the model's file name must not end in .json (its training record goes there)",
         ));
     }
+    // A missing folder would otherwise be found only after the whole training run.
+    let folder = match output.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        return Err(Failure::bad_input(format!(
+            "error: cannot write {}: {} is not a folder",
+            output.display(),
+            folder.display()
+        )));
+    }
     if let Some(length) = args.polish_length {
         if !(task.length..=MAX_POLISH_LENGTH).contains(&length) {
             return Err(Failure::bad_input(format!(

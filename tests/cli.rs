@@ -362,8 +362,13 @@ fn train_refuses_unknown_tasks_and_bad_options() {
     let run = nn2py(&["bench", "mips62", "--jobs", "0"]);
     assert_eq!(run.status.code(), Some(2));
     let json = dir.path().join("model.json");
+    // Refused before training, not after it.
+    let missing = dir.path().join("no_such_folder").join("model.onnx");
     for args in [
         vec!["train", "Sum_All", "--hidden", "0,2"],
+        vec!["train", "Sum_All", "--widths", "4,0"],
+        vec!["train", "Sum_All", "--seeds", "0"],
+        vec!["train", "Sum_All", "--attempt-steps", "0"],
         vec!["train", "Sum_All", "--step-budget", "-1"],
         vec!["train", "Sum_All", "--polish-margin", "0.6"],
         vec!["train", "Sum_All", "--polish-margin", "0"],
@@ -373,6 +378,7 @@ fn train_refuses_unknown_tasks_and_bad_options() {
         vec!["train", "Sum_All", "--polish-length", "201"],
         vec!["train", "Sum_All", "--polish-margin", "0.2", "--no-polish"],
         vec!["train", "Sum_All", "-o", json.to_str().unwrap()],
+        vec!["train", "Sum_All", "-o", missing.to_str().unwrap()],
     ] {
         let run = nn2py(&args);
         assert_eq!(run.status.code(), Some(2), "{args:?}: {}", stderr(&run));
@@ -394,6 +400,12 @@ fn an_inexact_network_is_written_only_when_asked() {
         model.to_str().unwrap(),
         "--hidden",
         "1",
+        "--widths",
+        "4",
+        "--seeds",
+        "1",
+        "--attempt-steps",
+        "300",
         "--step-budget",
         "1",
         "--no-simplify",
@@ -412,6 +424,17 @@ fn an_inexact_network_is_written_only_when_asked() {
     let run = nn2py(&keep);
     assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
     assert_eq!(listing(dir.path()), ["prev3.json", "prev3.onnx"]);
+    // The search flags reach the search, as the record's options show.
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("prev3.json")).unwrap()).unwrap();
+    let search = &record["options"]["search"];
+    assert_eq!(search["hidden_sizes"], serde_json::json!([1]));
+    assert_eq!(search["widths"], serde_json::json!([4]));
+    assert_eq!(search["seeds"], 1);
+    assert_eq!(search["fit"]["steps"], 300);
+    // One run of at most 300 steps in each phase of the search (ladder, escalation).
+    let search_steps = record["steps"].as_u64().unwrap() - record["polish_steps"].as_u64().unwrap();
+    assert!(search_steps <= 2 * 300, "{record}");
 }
 
 /// The README's first command: the bundled PyTorch export, read by rounding, comes out as the
