@@ -343,8 +343,10 @@ fn add_weight_gradients(
 }
 
 /// Backpropagates `d_out` (`[out, n]`, the gradient with respect to the MLP's output) through
-/// `layers`, accumulating into `grads`; leaves the gradient with respect to the MLP's input in
-/// `d_out` (resized), using `scratch` as the second buffer.
+/// `layers`, accumulating into `grads`; leaves the gradient with respect to the first
+/// `input_rows` of the MLP's input features in `d_out` (resized to `[input_rows, n]`), using
+/// `scratch` as the second buffer. (`f`'s caller needs only the hidden state's rows, not the
+/// inputs `x_t`'s.)
 fn backward_mlp(
     plan: &Plan,
     layers: &[Affine],
@@ -353,6 +355,7 @@ fn backward_mlp(
     d_out: &mut Vec<f32>,
     scratch: &mut Vec<f32>,
     n: usize,
+    input_rows: usize,
 ) {
     for l in (0..layers.len()).rev() {
         let (layer, input, grad) = (&layers[l], &inputs[l], &mut grads[l]);
@@ -360,9 +363,12 @@ fn backward_mlp(
             grad.bias[j] += sum(&d_out[j * n..(j + 1) * n]);
         }
         add_weight_gradients(plan, d_out, input, &mut grad.weight, layer.inp, n);
+        // Below the first layer only the rows the caller uses are computed (each row is a sum
+        // of its own, so the others are unchanged by leaving them out).
+        let rows = if l == 0 { input_rows } else { layer.inp };
         scratch.clear();
-        scratch.resize(layer.inp * n, 0.0);
-        let cost = layer.out * layer.inp * n;
+        scratch.resize(rows * n, 0.0);
+        let cost = layer.out * rows * n;
         plan.over_rows(scratch, n, cost, |first, rows| {
             accumulate_rows(plan, rows, first, d_out, layer.out, n, |k, j| {
                 layer.weight[j * layer.inp + k]
@@ -508,6 +514,7 @@ impl Workspace {
                 &mut d,
                 &mut scratch,
                 n,
+                h,
             );
             axpy(1.0, &d_state, &mut d);
             backward_mlp(
@@ -518,8 +525,9 @@ impl Workspace {
                 &mut d,
                 &mut scratch,
                 n,
+                h,
             );
-            d_state.copy_from_slice(&d[..h * n]);
+            d_state.copy_from_slice(&d);
         }
         self.grad_a = d;
         self.grad_b = scratch;
