@@ -358,6 +358,11 @@ struct TrainArgs {
     #[arg(long, value_name = "STEPS")]
     attempt_steps: Option<usize>,
 
+    /// A run of the search ends once its held-out accuracy has not improved for this many steps
+    /// (0: never; default: the trainer's).
+    #[arg(long, value_name = "STEPS")]
+    patience: Option<usize>,
+
     /// Optimiser steps for each phase of the architecture search, the ladder and the escalation
     /// (the run in progress finishes). A step budget keeps the result independent of the
     /// machine's speed.
@@ -719,6 +724,7 @@ struct SearchFlags<'a> {
     widths: Option<&'a [usize]>,
     seeds: Option<usize>,
     attempt_steps: Option<usize>,
+    patience: Option<usize>,
 }
 
 /// The trainer's settings from the command line's; bad values are usage errors.
@@ -768,6 +774,9 @@ fn train_options(
     }
     if let Some(steps) = search.attempt_steps {
         options.search.fit.steps = steps;
+    }
+    if let Some(patience) = search.patience {
+        options.search.fit.patience = patience;
     }
     if no_simplify {
         options.simplify = None;
@@ -879,6 +888,7 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
             widths: args.widths.as_deref(),
             seeds: args.seeds,
             attempt_steps: args.attempt_steps,
+            patience: args.patience,
         },
         args.no_simplify,
         if args.no_polish {

@@ -406,6 +406,8 @@ fn an_inexact_network_is_written_only_when_asked() {
         "1",
         "--attempt-steps",
         "300",
+        "--patience",
+        "200",
         "--step-budget",
         "1",
         "--no-simplify",
@@ -432,6 +434,7 @@ fn an_inexact_network_is_written_only_when_asked() {
     assert_eq!(search["widths"], serde_json::json!([4]));
     assert_eq!(search["seeds"], 1);
     assert_eq!(search["fit"]["steps"], 300);
+    assert_eq!(search["fit"]["patience"], 200);
     // One run of at most 300 steps in each phase of the search (ladder, escalation).
     let search_steps = record["steps"].as_u64().unwrap() - record["polish_steps"].as_u64().unwrap();
     assert!(search_steps <= 2 * 300, "{record}");
