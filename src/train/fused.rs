@@ -376,10 +376,9 @@ fn backward_mlp(
         });
         if l > 0 {
             // `input` is the ReLU output of layer l - 1: the derivative is 1 where it is positive.
+            // Written as a select (every value stored) so that it vectorises.
             for (d, &a) in scratch.iter_mut().zip(input) {
-                if a <= 0.0 {
-                    *d = 0.0;
-                }
+                *d = if a <= 0.0 { 0.0 } else { *d };
             }
         }
         std::mem::swap(d_out, scratch);
