@@ -23,9 +23,8 @@ pub struct Workspace {
     g_inputs: Vec<Vec<Vec<f32>>>,
     /// `outputs[t]`: `y_hat_t`, `[output_dim, n]`.
     outputs: Vec<Vec<f32>>,
-    /// Gradient buffers: one per distinct layer width (`[width, n]`), swapped as layers go.
-    grad_a: Vec<f32>,
-    grad_b: Vec<f32>,
+    /// The backward pass's gradient buffers, kept across steps.
+    gradients: GradientBuffers,
     /// Gradient with respect to `h_t` flowing back from step `t + 1`, `[hidden, n]`.
     grad_state: Vec<f32>,
     n: usize,
@@ -342,21 +341,32 @@ fn add_weight_gradients(
     });
 }
 
-/// Backpropagates `d_out` (`[out, n]`, the gradient with respect to the MLP's output) through
-/// `layers`, accumulating into `grads`; leaves the gradient with respect to the first
-/// `input_rows` of the MLP's input features in `d_out` (resized to `[input_rows, n]`), using
-/// `scratch` as the second buffer. (`f`'s caller needs only the hidden state's rows, not the
-/// inputs `x_t`'s.)
+/// The backward pass's two gradient buffers, swapped at every layer.
+#[derive(Debug, Default)]
+struct GradientBuffers {
+    /// The gradient flowing back: with respect to a layer's output, then to its input.
+    current: Vec<f32>,
+    /// Where the next layer's gradient is written before the swap.
+    spare: Vec<f32>,
+}
+
+/// Backpropagates `buffers.current` (`[out, n]`, the gradient with respect to the MLP's output)
+/// through `layers`, accumulating into `grads`; leaves the gradient with respect to the first
+/// `input_rows` of the MLP's input features in `buffers.current` (resized to
+/// `[input_rows, n]`). (`f`'s caller needs only the hidden state's rows, not the inputs `x_t`'s.)
 fn backward_mlp(
     plan: &Plan,
     layers: &[Affine],
     inputs: &[Vec<f32>],
     grads: &mut [Affine],
-    d_out: &mut Vec<f32>,
-    scratch: &mut Vec<f32>,
+    buffers: &mut GradientBuffers,
     n: usize,
     input_rows: usize,
 ) {
+    let GradientBuffers {
+        current: d_out,
+        spare: scratch,
+    } = buffers;
     for l in (0..layers.len()).rev() {
         let (layer, input, grad) = (&layers[l], &inputs[l], &mut grads[l]);
         for j in 0..layer.out {
@@ -488,12 +498,12 @@ impl Workspace {
         let count = (n * batch.length * o).max(1) as f32;
         let mut loss = 0.0f64;
         let mut finite = true;
-        let mut d = std::mem::take(&mut self.grad_a);
-        let mut scratch = std::mem::take(&mut self.grad_b);
+        let mut buffers = std::mem::take(&mut self.gradients);
         let mut d_state = std::mem::take(&mut self.grad_state);
         d_state.clear();
         d_state.resize(h * n, 0.0);
         for t in (0..batch.length).rev() {
+            let d = &mut buffers.current;
             d.clear();
             for (&y_hat, &y) in self.outputs[t].iter().zip(batch.step_targets(t)) {
                 let err = y_hat - y;
@@ -510,26 +520,23 @@ impl Workspace {
                 &model.g,
                 &self.g_inputs[t],
                 &mut grads.g,
-                &mut d,
-                &mut scratch,
+                &mut buffers,
                 n,
                 h,
             );
-            axpy(1.0, &d_state, &mut d);
+            axpy(1.0, &d_state, &mut buffers.current);
             backward_mlp(
                 &self.plan,
                 &model.f,
                 &self.f_inputs[t],
                 &mut grads.f,
-                &mut d,
-                &mut scratch,
+                &mut buffers,
                 n,
                 h,
             );
-            d_state.copy_from_slice(&d);
+            d_state.copy_from_slice(&buffers.current);
         }
-        self.grad_a = d;
-        self.grad_b = scratch;
+        self.gradients = buffers;
         self.grad_state = d_state;
         match (with_loss, finite) {
             (true, _) => loss / count as f64,
