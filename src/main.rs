@@ -717,6 +717,10 @@ fn progress_bar(len: u64) -> ProgressBar {
     bar
 }
 
+/// Largest hidden size or layer width `--hidden` and `--widths` take (the search's parameter cap
+/// rules out far smaller ones; this keeps its arithmetic in range).
+const MAX_LAYER_SIZE: usize = 4096;
+
 /// The architecture search's flags of `nn2py train` (`None`: the trainer's default).
 #[derive(Debug, Default)]
 struct SearchFlags<'a> {
@@ -743,19 +747,22 @@ fn train_options(
         options.search.step_budget = steps;
         options.search.escalation_budget = steps;
     }
+    let sizes_in_range = |sizes: &[usize]| {
+        !sizes.is_empty() && sizes.iter().all(|&s| (1..=MAX_LAYER_SIZE).contains(&s))
+    };
     if let Some(sizes) = search.hidden {
-        if sizes.is_empty() || sizes.contains(&0) {
-            return Err(Failure::bad_input(
-                "error: --hidden takes positive sizes, for example --hidden 1,2,4",
-            ));
+        if !sizes_in_range(sizes) {
+            return Err(Failure::bad_input(format!(
+                "error: --hidden takes sizes from 1 to {MAX_LAYER_SIZE}, for example --hidden 1,2,4"
+            )));
         }
         options.search.hidden_sizes = sizes.to_vec();
     }
     if let Some(widths) = search.widths {
-        if widths.is_empty() || widths.contains(&0) {
-            return Err(Failure::bad_input(
-                "error: --widths takes positive widths, for example --widths 4,8",
-            ));
+        if !sizes_in_range(widths) {
+            return Err(Failure::bad_input(format!(
+                "error: --widths takes widths from 1 to {MAX_LAYER_SIZE}, for example --widths 4,8"
+            )));
         }
         options.search.widths = widths.to_vec();
     }

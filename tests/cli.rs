@@ -367,6 +367,8 @@ fn train_refuses_unknown_tasks_and_bad_options() {
     for args in [
         vec!["train", "Sum_All", "--hidden", "0,2"],
         vec!["train", "Sum_All", "--widths", "4,0"],
+        vec!["train", "Sum_All", "--hidden", "5000000000"],
+        vec!["train", "Sum_All", "--widths", "4097"],
         vec!["train", "Sum_All", "--seeds", "0"],
         vec!["train", "Sum_All", "--attempt-steps", "0"],
         vec!["train", "Sum_All", "--step-budget", "-1"],

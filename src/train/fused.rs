@@ -373,8 +373,8 @@ fn backward_mlp(
             grad.bias[j] += sum(&d_out[j * n..(j + 1) * n]);
         }
         add_weight_gradients(plan, d_out, input, &mut grad.weight, layer.inp, n);
-        // Below the first layer only the rows the caller uses are computed (each row is a sum
-        // of its own, so the others are unchanged by leaving them out).
+        // At the first layer only the `input_rows` rows the caller uses are computed (each row
+        // is a sum of its own, so leaving the others out changes none of these).
         let rows = if l == 0 { input_rows } else { layer.inp };
         scratch.clear();
         scratch.resize(rows * n, 0.0);
