@@ -20,22 +20,47 @@ pub struct Batch {
 impl Batch {
     /// The sequences `indices` of `data`, converted to `f32` (integers up to 2^24 are exact).
     pub fn from_dataset(data: &Dataset, indices: &[usize]) -> Batch {
-        let (n, length, d, o) = (indices.len(), data.length, data.input_dim, data.output_dim);
-        // Gathered sequence by sequence: each sequence's values are contiguous in `data` and
-        // read once (a pool is megabytes, so reading it step by step instead missed the cache
-        // on every value); the writes, strided by `n`, land in a batch that fits in cache.
-        let mut inputs = vec![0.0f32; n * length * d];
+        let (in_width, out_width) = (data.length * data.input_dim, data.length * data.output_dim);
+        Batch::gather(data, indices, |seq, at| {
+            if at < in_width {
+                data.inputs[seq * in_width + at] as f32
+            } else {
+                data.outputs[seq * out_width + at - in_width] as f32
+            }
+        })
+    }
+
+    /// The batch of the sequences `indices`, shaped as `shape`'s, where `value(seq, at)` is value
+    /// `at` of sequence `seq`'s record: its `length * input_dim` inputs, then its targets.
+    ///
+    /// A block of sequences at a time, value by value, so that each write fills a run of the
+    /// batch's row rather than one value per row (rows `n` apart share few cache sets, which made
+    /// the gather half of a small network's training time).
+    fn gather(shape: &Dataset, indices: &[usize], value: impl Fn(usize, usize) -> f32) -> Batch {
+        const BLOCK: usize = 16;
+        let (n, length, d, o) = (
+            indices.len(),
+            shape.length,
+            shape.input_dim,
+            shape.output_dim,
+        );
+        let in_width = length * d;
+        let mut inputs = vec![0.0f32; n * in_width];
         let mut targets = vec![0.0f32; n * length * o];
-        let scatter = |into: &mut [f32], from: &[i64], width: usize| {
-            for (i, &seq) in indices.iter().enumerate() {
-                let values = &from[seq * width..(seq + 1) * width];
-                for (at, &value) in values.iter().enumerate() {
-                    into[at * n + i] = value as f32;
+        for (b, block) in indices.chunks(BLOCK).enumerate() {
+            let first = b * BLOCK;
+            for at in 0..length * (d + o) {
+                let (into, row) = if at < in_width {
+                    (&mut inputs, at)
+                } else {
+                    (&mut targets, at - in_width)
+                };
+                let run = &mut into[row * n + first..row * n + first + block.len()];
+                for (slot, &seq) in run.iter_mut().zip(block) {
+                    *slot = value(seq, at);
                 }
             }
-        };
-        scatter(&mut inputs, &data.inputs, length * d);
-        scatter(&mut targets, &data.outputs, length * o);
+        }
         Batch {
             n,
             length,
@@ -105,38 +130,11 @@ impl<'a> Sampler<'a> {
                 self.indices.push(self.rng.int_in(0, hi) as usize);
             }
         }
-        let data = self.data;
-        let n = self.indices.len();
-        let (length, d, o) = (data.length, data.input_dim, data.output_dim);
-        let (in_width, out_width) = (length * d, length * o);
-        let width = in_width + out_width;
-        let mut inputs = vec![0.0f32; n * in_width];
-        let mut targets = vec![0.0f32; n * out_width];
-        // A block of sequences at a time, value by value, so that each write fills a run of
-        // the batch's row rather than one value per row (rows `n` apart share few cache sets).
-        const BLOCK: usize = 16;
-        for (b, block) in self.indices.chunks(BLOCK).enumerate() {
-            let first = b * BLOCK;
-            for at in 0..width {
-                let (into, row) = if at < in_width {
-                    (&mut inputs, at)
-                } else {
-                    (&mut targets, at - in_width)
-                };
-                let run = &mut into[row * n + first..row * n + first + block.len()];
-                for (value, &seq) in run.iter_mut().zip(block) {
-                    *value = self.records[seq * width + at];
-                }
-            }
-        }
-        Batch {
-            n,
-            length,
-            input_dim: d,
-            output_dim: o,
-            inputs,
-            targets,
-        }
+        let width = self.data.length * (self.data.input_dim + self.data.output_dim);
+        let records = &self.records;
+        Batch::gather(self.data, &self.indices, |seq, at| {
+            records[seq * width + at]
+        })
     }
 }
 
