@@ -1,9 +1,14 @@
 //! The fused forward and backward pass of the anchor RNN: loss and exact gradients by
 //! backpropagation through time, written for this one cell so that a training step is a few
-//! loops over contiguous memory with no per-operation bookkeeping and no allocation.
+//! loops over contiguous memory with no per-operation bookkeeping (and no allocation inside a
+//! loop).
 //!
 //! Activations are feature-major (`[features, n]`): every inner loop runs over the batch, so
-//! the compiler vectorises it whatever the (small) layer sizes are.
+//! the compiler vectorises it whatever the (small) layer sizes are. Large layer calls hold a
+//! block of output rows in vector registers while the terms stream past ([`axpy_block`], over a
+//! packed copy of the source; [`accumulate_block`] for weight gradients); small ones go row by
+//! row. Every path performs, on every value, the same IEEE operations in the same order, so
+//! which one runs never changes a bit (tested against plain loops).
 //!
 //! Contract: [`Workspace::loss_and_gradients`] returns the mean over all sequences, steps and
 //! output values of `0.5 * ln(1 + (y_hat - y)^2)` and writes its gradient with respect to every
@@ -31,14 +36,17 @@ pub struct Workspace {
     key: Option<(usize, usize, Vec<usize>, Vec<usize>)>,
     /// How the layer kernels tile and split their work (never changes a result).
     plan: Plan,
+    /// Scratch for the forward pass's [`add_product`].
+    packed: Vec<f32>,
 }
 
-/// Batch columns per cache tile: layers on larger batches run tile by tile so that a tile of
-/// every input row stays in cache while each output row is accumulated. A multiple of 8, so
-/// a dot product's lanes ([`accumulate`]) continue across tiles unchanged. Since the kernels
-/// keep a group of terms in registers ([`GROUP`]), long rows beat cache tiles: on the anchor's
-/// hidden-64 configuration (batch 4,096) tiles of 128, 512 and 2,048 columns ran at 8, 14 and
-/// 15 steps/s against 17 untiled (`benchmarks/train_steps.rs`, 2-core AMD EPYC).
+/// Batch columns per cache tile: layers on larger batches can run tile by tile so that a tile
+/// of every input row stays in cache. A multiple of 8, so a dot product's lanes
+/// ([`accumulate`]) continue across tiles unchanged. With the row blocks of [`axpy_block`] and
+/// [`accumulate_block`] (and the packed source), tiles of 256 to 2,048 columns measured no
+/// faster than none on the anchor's hidden-64 configuration (batch 4,096, 18-23 steps/s either
+/// way on a 2-core AMD EPYC, `benchmarks/train_steps.rs`), so the default is untiled; the
+/// mechanism and its bit-for-bit tests stay.
 const TILE: usize = 8192;
 
 /// Multiply-adds in one layer call from which it is split over threads.
@@ -95,10 +103,14 @@ impl Plan {
         }
         let per = rows.div_ceil(threads);
         std::thread::scope(|scope| {
-            for (group, rows) in data.chunks_mut(per * row_len).enumerate() {
+            let mut groups = data.chunks_mut(per * row_len).enumerate();
+            // The calling thread takes the first group itself: one thread fewer to start.
+            let (_, own) = groups.next().expect("at least one group of rows");
+            for (group, rows) in groups {
                 let work = &work;
                 scope.spawn(move || work(group * per, rows));
             }
+            work(0, own);
         });
     }
 
@@ -213,68 +225,286 @@ fn axpy_group_body(weights: &[f32; GROUP], sources: [&[f32]; GROUP], row: &mut [
     }
 }
 
-/// `rows += M source` for the rows `first..` of `rows` (`[_, n]`), where row `r` of `M` is
-/// `weight(r, k)` over `k`, and `source` is `[k, n]`: each value adds its terms in `k` order,
-/// skipping zero weights, tile by tile.
+/// Rows that [`axpy_block`] accumulates at once.
+const BLOCK: usize = 4;
+
+/// Batch columns of each row that [`axpy_block`] holds in registers (two 8-lane vectors).
+const SPAN: usize = 16;
+
+// `axpy_block_body` and `accumulate_block_body` are written out for these sizes.
+const _: () = assert!(BLOCK == 4 && SPAN == 16 && GROUP == 4 && GRADIENT_ROWS == 2);
+
+widened! {
+    /// For each of the `BLOCK` rows `r` and each column `i` of the whole spans of `SPAN`:
+    /// `rows[r][i] = ((initial[r] + weights[0][r] s0[i]) + weights[1][r] s1[i]) + ...` over every
+    /// term in order (the sources packed by [`pack_spans`] in `data`): exactly the operations
+    /// of [`axpy`] applied term by term to a row filled with `initial[r]`, with a span of every
+    /// row of the block held in registers across all the terms (so each source value is loaded
+    /// once per block, not once per row, and the rows are only written). The rows have one
+    /// length; columns past its last whole span are left to the caller.
+    fn axpy_block(
+        weights: &[[f32; BLOCK]],
+        initial: &[f32; BLOCK],
+        data: &[f32],
+        rows: &mut [&mut [f32]; BLOCK]
+    ) = axpy_block_body;
+}
+
+/// Copies the whole spans of `SPAN` columns of each of `plan`'s tiles of `source` (`[terms, n]`),
+/// tile after tile, so that each span's terms lie one after another: [`axpy_block`] then reads
+/// memory in order instead of `terms` rows `n` apart (which, on power-of-two batches, all fall
+/// into the same few cache sets). `out` is reused: it only grows.
+fn pack_spans(plan: &Plan, source: &[f32], terms: usize, n: usize, out: &mut Vec<f32>) {
+    let total: usize = plan.tiles(n).map(|(start, end)| (end - start) / SPAN).sum();
+    if out.len() < total * terms * SPAN {
+        out.resize(total * terms * SPAN, 0.0);
+    }
+    let mut offset = 0;
+    for (start, end) in plan.tiles(n) {
+        let spans = (end - start) / SPAN;
+        let packed = &mut out[offset..offset + spans * terms * SPAN];
+        for k in 0..terms {
+            let row = &source[k * n + start..k * n + start + spans * SPAN];
+            let slots = packed.chunks_exact_mut(SPAN).skip(k).step_by(terms.max(1));
+            for (slot, values) in slots.zip(row.chunks_exact(SPAN)) {
+                let values: &[f32; SPAN] = values.try_into().expect("a span");
+                let slot: &mut [f32; SPAN] = slot.try_into().expect("a span");
+                *slot = *values;
+            }
+        }
+        offset += spans * terms * SPAN;
+    }
+}
+
+/// `acc[l] += w * s[l]` over 8 lanes.
+#[inline(always)]
+fn multiply_add(acc: &mut [f32; 8], w: f32, s: &[f32; 8]) {
+    for l in 0..8 {
+        acc[l] += w * s[l];
+    }
+}
+
+/// `acc[l] += x[l] * y[l]` over 8 lanes.
+#[inline(always)]
+fn multiply_add_lanes(acc: &mut [f32; 8], x: &[f32; 8], y: &[f32; 8]) {
+    for l in 0..8 {
+        acc[l] += x[l] * y[l];
+    }
+}
+
+/// The 8 values of `values` from `start`.
+#[inline(always)]
+fn eight(values: &[f32], start: usize) -> &[f32; 8] {
+    values[start..start + 8].try_into().expect("eight values")
+}
+
+#[inline(always)]
+fn axpy_block_body(
+    weights: &[[f32; BLOCK]],
+    initial: &[f32; BLOCK],
+    data: &[f32],
+    rows: &mut [&mut [f32]; BLOCK],
+) {
+    // Each accumulator is a variable of its own (two 8-lane halves per row, written out),
+    // which is what lets the compiler keep all of them in vector registers.
+    let spans = rows[0].len() / SPAN;
+    let terms = weights.len();
+    for (span, packed) in data.chunks_exact(terms * SPAN).take(spans).enumerate() {
+        let (lo, hi) = (span * SPAN, span * SPAN + 8);
+        let mut r0 = ([initial[0]; 8], [initial[0]; 8]);
+        let mut r1 = ([initial[1]; 8], [initial[1]; 8]);
+        let mut r2 = ([initial[2]; 8], [initial[2]; 8]);
+        let mut r3 = ([initial[3]; 8], [initial[3]; 8]);
+        for (w, values) in weights.iter().zip(packed.chunks_exact(SPAN)) {
+            let (s_lo, s_hi) = values.split_at(8);
+            let (s_lo, s_hi): (&[f32; 8], &[f32; 8]) = (
+                s_lo.try_into().expect("eight values"),
+                s_hi.try_into().expect("eight values"),
+            );
+            multiply_add(&mut r0.0, w[0], s_lo);
+            multiply_add(&mut r0.1, w[0], s_hi);
+            multiply_add(&mut r1.0, w[1], s_lo);
+            multiply_add(&mut r1.1, w[1], s_hi);
+            multiply_add(&mut r2.0, w[2], s_lo);
+            multiply_add(&mut r2.1, w[2], s_hi);
+            multiply_add(&mut r3.0, w[3], s_lo);
+            multiply_add(&mut r3.1, w[3], s_hi);
+        }
+        for (row, held) in rows.iter_mut().zip([r0, r1, r2, r3]) {
+            row[lo..hi].copy_from_slice(&held.0);
+            row[hi..hi + 8].copy_from_slice(&held.1);
+        }
+    }
+}
+
+/// `row += Σ_k weight(k) column(k)` term by term in `k` order, skipping zero weights, with
+/// [`GROUP`] terms at a time in registers.
+fn accumulate_row<'s>(
+    row: &mut [f32],
+    ks: usize,
+    weight: impl Fn(usize) -> f32,
+    column: impl Fn(usize) -> &'s [f32],
+) {
+    let mut weights = [0.0f32; GROUP];
+    let mut terms = [0usize; GROUP];
+    let mut pending = 0;
+    for k in 0..ks {
+        let w = weight(k);
+        if w == 0.0 {
+            continue;
+        }
+        weights[pending] = w;
+        terms[pending] = k;
+        pending += 1;
+        if pending == GROUP {
+            axpy_group(&weights, terms.map(&column), row);
+            pending = 0;
+        }
+    }
+    for j in 0..pending {
+        axpy(weights[j], column(terms[j]), row);
+    }
+}
+
+/// Multiply-adds in one layer call from which [`add_product`] packs the source and runs blocks
+/// of rows through [`axpy_block`]; smaller calls (a small network's) go row by row, where the
+/// copy and the block set-up would cost more than they save.
+const BLOCKED_WORK: usize = 1 << 16;
+
+/// `rows = initial + M source` over all of `rows` (`[_, n]`, overwritten), where row `r` starts
+/// at `initial(r)` and row `r` of `M` is `weight(r, k)` over `k`, `source` `[ks, n]`: packs
+/// `source` into `packed` ([`pack_spans`]) and runs [`accumulate_rows`], split over threads by
+/// whole rows when the work is large.
+#[allow(clippy::too_many_arguments)]
+fn add_product(
+    plan: &Plan,
+    rows: &mut [f32],
+    source: &[f32],
+    ks: usize,
+    n: usize,
+    packed: &mut Vec<f32>,
+    initial: impl Fn(usize) -> f32 + Sync,
+    weight: impl Fn(usize, usize) -> f32 + Sync,
+) {
+    let cost = rows.len() * ks;
+    let packed: &[f32] = if cost >= BLOCKED_WORK {
+        pack_spans(plan, source, ks, n, packed);
+        packed
+    } else {
+        &[]
+    };
+    plan.over_rows(rows, n, cost, |first, part| {
+        accumulate_rows(plan, part, first, source, packed, ks, n, &initial, &weight)
+    });
+}
+
+/// `rows = initial + M source` for the rows `first..` of `rows` (`[_, n]`, overwritten), where
+/// row `r` starts at `initial(r)`, row `r` of `M` is `weight(r, k)` over `k`, and `source` is
+/// `[k, n]` (`packed` its [`pack_spans`] copy, or empty): each value adds its terms in `k`
+/// order to its initial value, skipping zero weights, tile by tile. With a packed copy, blocks
+/// of [`BLOCK`] rows with no zero weight go through [`axpy_block`]; the columns past its whole
+/// spans, and every other row, are filled and go through [`accumulate_row`]: the same
+/// operations on every value.
+#[allow(clippy::too_many_arguments)]
 fn accumulate_rows(
     plan: &Plan,
     rows: &mut [f32],
     first: usize,
     source: &[f32],
+    packed: &[f32],
     ks: usize,
     n: usize,
+    initial: impl Fn(usize) -> f32,
     weight: impl Fn(usize, usize) -> f32,
 ) {
-    let column = |k: usize, start: usize, end: usize| &source[k * n + start..k * n + end];
+    // Each whole block's weights, term by term, and whether none is zero.
+    let whole_blocks = if packed.is_empty() {
+        0
+    } else {
+        rows.len() / (BLOCK * n).max(1)
+    };
+    let blocks: Vec<(Vec<[f32; BLOCK]>, bool)> = (0..whole_blocks)
+        .map(|b| {
+            let top = first + b * BLOCK;
+            let weights: Vec<[f32; BLOCK]> = (0..ks)
+                .map(|k| std::array::from_fn(|r| weight(top + r, k)))
+                .collect();
+            let dense = ks > 0 && weights.iter().flatten().all(|&w| w != 0.0);
+            (weights, dense)
+        })
+        .collect();
+    let mut offset = 0;
     for (start, end) in plan.tiles(n) {
-        for (r, row) in rows.chunks_exact_mut(n).enumerate() {
-            let row = &mut row[start..end];
-            let mut weights = [0.0f32; GROUP];
-            let mut terms = [0usize; GROUP];
-            let mut pending = 0;
-            for k in 0..ks {
-                let w = weight(first + r, k);
-                if w == 0.0 {
-                    continue;
+        let spans = (end - start) / SPAN;
+        let spanned = start + spans * SPAN;
+        let tile_packed = if packed.is_empty() {
+            &[]
+        } else {
+            &packed[offset..offset + spans * ks * SPAN]
+        };
+        offset += spans * ks * SPAN;
+        let column = |k: usize, from: usize| &source[k * n + from..k * n + end];
+        for (b, block) in rows.chunks_mut(BLOCK * n).enumerate() {
+            let top = first + b * BLOCK;
+            let from = match blocks.get(b) {
+                Some((weights, true)) => {
+                    let mut parts = block
+                        .chunks_exact_mut(n)
+                        .map(|row| &mut row[start..spanned]);
+                    let mut block_rows: [&mut [f32]; BLOCK] =
+                        std::array::from_fn(|_| parts.next().expect("a whole block of rows"));
+                    let initial = std::array::from_fn(|r| initial(top + r));
+                    axpy_block(weights, &initial, tile_packed, &mut block_rows);
+                    spanned
                 }
-                weights[pending] = w;
-                terms[pending] = k;
-                pending += 1;
-                if pending == GROUP {
-                    axpy_group(&weights, terms.map(|k| column(k, start, end)), row);
-                    pending = 0;
-                }
+                _ => start,
+            };
+            if from == end {
+                continue;
             }
-            for j in 0..pending {
-                axpy(weights[j], column(terms[j], start, end), row);
+            for (r, row) in block.chunks_exact_mut(n).enumerate() {
+                let row = &mut row[from..end];
+                row.fill(initial(top + r));
+                let weight = |k| weight(top + r, k);
+                accumulate_row(row, ks, weight, |k| column(k, from));
             }
         }
     }
 }
 
-/// `out = W input + b` on feature-major `[inp, n]` input, `[out, n]` output.
-fn affine(plan: &Plan, layer: &Affine, input: &[f32], out: &mut [f32], n: usize) {
+/// `out = W input + b` on feature-major `[inp, n]` input, `[out, n]` output (`packed`: scratch
+/// for [`add_product`]).
+fn affine(
+    plan: &Plan,
+    layer: &Affine,
+    input: &[f32],
+    out: &mut [f32],
+    n: usize,
+    packed: &mut Vec<f32>,
+) {
     let out = &mut out[..layer.out * n];
-    for (j, row) in out.chunks_exact_mut(n).enumerate() {
-        row.fill(layer.bias[j]);
-    }
-    let cost = layer.out * layer.inp * n;
-    plan.over_rows(out, n, cost, |first, rows| {
-        accumulate_rows(plan, rows, first, input, layer.inp, n, |j, k| {
-            layer.weight[j * layer.inp + k]
-        })
+    let bias = |j: usize| layer.bias[j];
+    add_product(plan, out, input, layer.inp, n, packed, bias, |j, k| {
+        layer.weight[j * layer.inp + k]
     });
 }
 
 /// Runs `layers` on `inputs[0]` (already filled), writing each later layer's input (after
 /// ReLU) into `inputs[l]` and the last layer's output into `out`.
-fn forward_mlp(plan: &Plan, layers: &[Affine], inputs: &mut [Vec<f32>], out: &mut [f32], n: usize) {
+fn forward_mlp(
+    plan: &Plan,
+    layers: &[Affine],
+    inputs: &mut [Vec<f32>],
+    out: &mut [f32],
+    n: usize,
+    packed: &mut Vec<f32>,
+) {
     for l in 0..layers.len() {
         if l + 1 == layers.len() {
-            affine(plan, &layers[l], &inputs[l], out, n);
+            affine(plan, &layers[l], &inputs[l], out, n, packed);
         } else {
             let (done, rest) = inputs.split_at_mut(l + 1);
-            affine(plan, &layers[l], &done[l], &mut rest[0], n);
+            affine(plan, &layers[l], &done[l], &mut rest[0], n, packed);
             rest[0].iter_mut().for_each(|v| *v = v.max(0.0));
         }
     }
@@ -303,9 +533,50 @@ fn accumulate_group_body(lanes: &mut [[f32; 8]], a: &[f32], bs: [&[f32]; GROUP])
     *lanes = held;
 }
 
+/// Output-gradient rows that [`accumulate_block`] takes at once.
+const GRADIENT_ROWS: usize = 2;
+
+widened! {
+    /// [`accumulate_group`] for a block of `as_` at once: `lanes[i][j]` gets exactly what
+    /// `accumulate(&mut lanes[i][j], as_[i], bs[j])` would give, every `a` and `b` loaded once
+    /// per chunk of 8.
+    fn accumulate_block(
+        lanes: &mut [[[f32; 8]; GROUP]; GRADIENT_ROWS],
+        as_: [&[f32]; GRADIENT_ROWS],
+        bs: [&[f32]; GROUP]
+    ) = accumulate_block_body;
+}
+
+#[inline(always)]
+fn accumulate_block_body(
+    lanes: &mut [[[f32; 8]; GROUP]; GRADIENT_ROWS],
+    as_: [&[f32]; GRADIENT_ROWS],
+    bs: [&[f32]; GROUP],
+) {
+    // One variable per accumulator, written out, as in `axpy_block_body`.
+    let len = as_[0].len();
+    let [[mut c00, mut c01, mut c02, mut c03], [mut c10, mut c11, mut c12, mut c13]] = *lanes;
+    for start in (0..len / 8 * 8).step_by(8) {
+        let (x0, x1) = (eight(as_[0], start), eight(as_[1], start));
+        let (y0, y1) = (eight(bs[0], start), eight(bs[1], start));
+        let (y2, y3) = (eight(bs[2], start), eight(bs[3], start));
+        multiply_add_lanes(&mut c00, x0, y0);
+        multiply_add_lanes(&mut c01, x0, y1);
+        multiply_add_lanes(&mut c02, x0, y2);
+        multiply_add_lanes(&mut c03, x0, y3);
+        multiply_add_lanes(&mut c10, x1, y0);
+        multiply_add_lanes(&mut c11, x1, y1);
+        multiply_add_lanes(&mut c12, x1, y2);
+        multiply_add_lanes(&mut c13, x1, y3);
+    }
+    *lanes = [[c00, c01, c02, c03], [c10, c11, c12, c13]];
+}
+
 /// `weight_grad[j, k] += d_out[j] · input[k]` for every `j`, `k` (`d_out` `[out, n]`, `input`
 /// `[inp, n]`, `weight_grad` `[out, inp]`), each dot product computed as
-/// [`accumulate`] over the whole chunks of 8 (tile by tile) and then [`finish`].
+/// [`accumulate`] over the whole chunks of 8 (tile by tile) and then [`finish`]. Blocks of
+/// [`GRADIENT_ROWS`] rows by [`GROUP`] inputs go through [`accumulate_block`], the rest through
+/// [`accumulate_group`] and [`accumulate`]: the same lanes, bit for bit.
 fn add_weight_gradients(
     plan: &Plan,
     d_out: &[f32],
@@ -319,13 +590,33 @@ fn add_weight_gradients(
     let grouped = inp / GROUP * GROUP;
     let column = |k: usize, start: usize, end: usize| &input[k * n + start..k * n + end];
     plan.over_rows(weight_grad, inp, cost, |first, grads| {
+        let rows = grads.len() / inp.max(1);
+        let blocked = rows / GRADIENT_ROWS * GRADIENT_ROWS;
+        // Lanes of the blocked dot products, block by block (so that a block's lanes are one
+        // value the kernel reads and writes in place), and of all the others.
+        let groups = grouped / GROUP;
+        let mut block_lanes =
+            vec![[[[0.0f32; 8]; GROUP]; GRADIENT_ROWS]; blocked / GRADIENT_ROWS * groups];
         let mut lanes = vec![[0.0f32; 8]; grads.len()];
+        let d_row = |r: usize, start: usize, end: usize| {
+            &d_out[(first + r) * n + start..(first + r) * n + end]
+        };
         for (start, end) in plan.tiles(whole) {
+            for (b, held_row) in block_lanes.chunks_exact_mut(groups.max(1)).enumerate() {
+                let top = b * GRADIENT_ROWS;
+                let ds = std::array::from_fn(|i| d_row(top + i, start, end));
+                for (g, held) in held_row.iter_mut().enumerate() {
+                    let bs = std::array::from_fn(|j| column(g * GROUP + j, start, end));
+                    accumulate_block(held, ds, bs);
+                }
+            }
             for (r, lanes_row) in lanes.chunks_exact_mut(inp).enumerate() {
-                let d = &d_out[(first + r) * n + start..(first + r) * n + end];
-                for k in (0..grouped).step_by(GROUP) {
-                    let bs = std::array::from_fn(|j| column(k + j, start, end));
-                    accumulate_group(&mut lanes_row[k..k + GROUP], d, bs);
+                let d = d_row(r, start, end);
+                if r >= blocked {
+                    for k in (0..grouped).step_by(GROUP) {
+                        let bs = std::array::from_fn(|j| column(k + j, start, end));
+                        accumulate_group(&mut lanes_row[k..k + GROUP], d, bs);
+                    }
                 }
                 for (k, lane) in lanes_row.iter_mut().enumerate().skip(grouped) {
                     accumulate(lane, d, column(k, start, end));
@@ -333,9 +624,15 @@ fn add_weight_gradients(
             }
         }
         for (r, row) in grads.chunks_exact_mut(inp).enumerate() {
-            let d_tail = &d_out[(first + r) * n + whole..(first + r + 1) * n];
+            let d_tail = d_row(r, whole, n);
             for (k, g) in row.iter_mut().enumerate() {
-                *g += finish(&lanes[r * inp + k], d_tail, column(k, whole, n));
+                let lane = if r < blocked && k < grouped {
+                    &block_lanes[r / GRADIENT_ROWS * groups + k / GROUP][r % GRADIENT_ROWS]
+                        [k % GROUP]
+                } else {
+                    &lanes[r * inp + k]
+                };
+                *g += finish(lane, d_tail, column(k, whole, n));
             }
         }
     });
@@ -348,6 +645,8 @@ struct GradientBuffers {
     current: Vec<f32>,
     /// Where the next layer's gradient is written before the swap.
     spare: Vec<f32>,
+    /// Scratch for [`add_product`].
+    packed: Vec<f32>,
 }
 
 /// Backpropagates `buffers.current` (`[out, n]`, the gradient with respect to the MLP's output)
@@ -366,6 +665,7 @@ fn backward_mlp(
     let GradientBuffers {
         current: d_out,
         spare: scratch,
+        packed,
     } = buffers;
     for l in (0..layers.len()).rev() {
         let (layer, input, grad) = (&layers[l], &inputs[l], &mut grads[l]);
@@ -376,14 +676,18 @@ fn backward_mlp(
         // At the first layer only the `input_rows` rows the caller uses are computed (each row
         // is a sum of its own, so leaving the others out changes none of these).
         let rows = if l == 0 { input_rows } else { layer.inp };
-        scratch.clear();
+        // Every value is written (from zero), so the buffer is only resized.
         scratch.resize(rows * n, 0.0);
-        let cost = layer.out * rows * n;
-        plan.over_rows(scratch, n, cost, |first, rows| {
-            accumulate_rows(plan, rows, first, d_out, layer.out, n, |k, j| {
-                layer.weight[j * layer.inp + k]
-            })
-        });
+        add_product(
+            plan,
+            scratch,
+            d_out,
+            layer.out,
+            n,
+            packed,
+            |_| 0.0,
+            |k, j| layer.weight[j * layer.inp + k],
+        );
         if l > 0 {
             // `input` is the ReLU output of layer l - 1: the derivative is 1 where it is positive.
             // Written as a select (every value stored) so that it vectorises.
@@ -453,8 +757,16 @@ impl Workspace {
                 &mut self.f_inputs[t],
                 &mut state_inputs[0],
                 n,
+                &mut self.packed,
             );
-            forward_mlp(&self.plan, &model.g, state_inputs, &mut self.outputs[t], n);
+            forward_mlp(
+                &self.plan,
+                &model.g,
+                state_inputs,
+                &mut self.outputs[t],
+                n,
+                &mut self.packed,
+            );
         }
     }
 
@@ -678,18 +990,26 @@ mod tests {
                 threads: 2,
             },
         ] {
-            let mut got_out = vec![0.0f32; out * n];
-            affine(&plan, &layer, &input, &mut got_out, n);
+            let mut got_out = vec![f32::NAN; out * n];
+            let mut packed = Vec::new();
+            affine(&plan, &layer, &input, &mut got_out, n, &mut packed);
             assert_eq!(bits(&got_out), bits(&expected_out), "affine, {plan:?}");
             let mut got_grad = initial_grad.clone();
             add_weight_gradients(&plan, &d_out, &input, &mut got_grad, inp, n);
             assert_eq!(bits(&got_grad), bits(&expected_grad), "gradients, {plan:?}");
             let mut got_back = vec![0.0f32; inp * n];
-            plan.over_rows(&mut got_back, n, out * inp * n, |first, rows| {
-                accumulate_rows(&plan, rows, first, &d_out, out, n, |k, j| {
-                    layer.weight[j * inp + k]
-                })
-            });
+            // Overwritten: the product starts from zero whatever the buffer held.
+            got_back.fill(f32::NAN);
+            add_product(
+                &plan,
+                &mut got_back,
+                &d_out,
+                out,
+                n,
+                &mut packed,
+                |_| 0.0,
+                |k, j| layer.weight[j * inp + k],
+            );
             assert_eq!(
                 bits(&got_back),
                 bits(&expected_back),
