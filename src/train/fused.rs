@@ -265,7 +265,7 @@ fn pack_spans(plan: &Plan, source: &[f32], terms: usize, n: usize, out: &mut Vec
         let packed = &mut out[offset..offset + spans * terms * SPAN];
         for k in 0..terms {
             let row = &source[k * n + start..k * n + start + spans * SPAN];
-            let slots = packed.chunks_exact_mut(SPAN).skip(k).step_by(terms.max(1));
+            let slots = packed.chunks_exact_mut(SPAN).skip(k).step_by(terms);
             for (slot, values) in slots.zip(row.chunks_exact(SPAN)) {
                 let values: &[f32; SPAN] = values.try_into().expect("a span");
                 let slot: &mut [f32; SPAN] = slot.try_into().expect("a span");
@@ -316,11 +316,7 @@ fn axpy_block_body(
         let mut r2 = ([initial[2]; 8], [initial[2]; 8]);
         let mut r3 = ([initial[3]; 8], [initial[3]; 8]);
         for (w, values) in weights.iter().zip(packed.chunks_exact(SPAN)) {
-            let (s_lo, s_hi) = values.split_at(8);
-            let (s_lo, s_hi): (&[f32; 8], &[f32; 8]) = (
-                s_lo.try_into().expect("eight values"),
-                s_hi.try_into().expect("eight values"),
-            );
+            let (s_lo, s_hi) = (eight(values, 0), eight(values, 8));
             multiply_add(&mut r0.0, w[0], s_lo);
             multiply_add(&mut r0.1, w[0], s_hi);
             multiply_add(&mut r1.0, w[1], s_lo);
