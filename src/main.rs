@@ -25,14 +25,15 @@ use nn2py::bench::table;
 use nn2py::bench::{export_meta, resolve_task, task_listing, tasks_table};
 use nn2py::diag::render;
 use nn2py::driver::{self, CompileError, Emit, KindChoice, Options, Readout};
-use nn2py::export::export_onnx;
+use nn2py::export::{export_onnx, read_anchor_onnx, AnchorRnn};
 use nn2py::front::onnx::Limits;
 use nn2py::network::text as network_text;
 use nn2py::program::text as program_text;
 use nn2py::rewrite;
 use nn2py::tasks::{self, Task};
+use nn2py::train::model::Architecture;
 use nn2py::train::search::SearchEvent;
-use nn2py::train::{train_task, TrainOptions};
+use nn2py::train::{continue_training, train_task, TrainOptions};
 use nn2py::verify::domain;
 use nn2py::verify::VerifyOptions;
 
@@ -396,6 +397,16 @@ struct TrainArgs {
     /// Write the network even when it is not exact on the check set (the exit code is still 1).
     #[arg(long)]
     keep_inexact: bool,
+
+    /// Continue training this network, an ONNX file `nn2py train` wrote for the same task,
+    /// instead of searching: polishing and simplicity retraining only. A `--seed` other than the
+    /// first run's gives polishing fresh data.
+    #[arg(
+        long,
+        value_name = "MODEL.onnx",
+        conflicts_with_all = ["hidden", "widths", "seeds", "attempt_steps", "patience", "step_budget"]
+    )]
+    from: Option<PathBuf>,
 }
 
 /// `nn2py bench mips62`.
@@ -908,34 +919,44 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
             }
         },
     )?;
+    let start = match &args.from {
+        Some(path) => Some(read_start(path, task)?),
+        None => None,
+    };
     let bar = progress_bar(0);
     bar.set_message(format!("training {}", task.name));
     let mut current = String::new();
-    let trained = train_task(task, &options, &mut |event| match event {
-        SearchEvent::Started {
-            architecture,
-            index,
-            total,
-            ..
-        } => {
-            bar.set_length(total as u64);
-            bar.set_position(index.saturating_sub(1) as u64);
-            current = architecture.to_string();
-            bar.set_message(current.clone());
+    let trained = match start {
+        Some(model) => {
+            bar.set_message(format!("polishing {}", Architecture::of(&model)));
+            continue_training(task, &options, model)
         }
-        SearchEvent::Progress(p) => bar.set_message(format!(
-            "{current}  step {}  loss {:.4}  held-out {:.2}%",
-            p.step,
-            p.loss,
-            100.0 * p.accuracy.rate()
-        )),
-        SearchEvent::Finished(attempt) => {
-            bar.inc(1);
-            if attempt.exact && options.simplify.is_some() {
-                bar.set_message(format!("{current} is exact; simplifying"));
+        None => train_task(task, &options, &mut |event| match event {
+            SearchEvent::Started {
+                architecture,
+                index,
+                total,
+                ..
+            } => {
+                bar.set_length(total as u64);
+                bar.set_position(index.saturating_sub(1) as u64);
+                current = architecture.to_string();
+                bar.set_message(current.clone());
             }
-        }
-    });
+            SearchEvent::Progress(p) => bar.set_message(format!(
+                "{current}  step {}  loss {:.4}  held-out {:.2}%",
+                p.step,
+                p.loss,
+                100.0 * p.accuracy.rate()
+            )),
+            SearchEvent::Finished(attempt) => {
+                bar.inc(1);
+                if attempt.exact && options.simplify.is_some() {
+                    bar.set_message(format!("{current} is exact; simplifying"));
+                }
+            }
+        }),
+    };
     bar.finish_and_clear();
     let trained =
         trained.map_err(|e| Failure::bad_input(format!("error: training {}: {e}", task.name)))?;
@@ -975,7 +996,8 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
         let onnx = export_onnx(&trained.model, &export_meta(task)).map_err(|e| {
             Failure::bad_input(format!("error: cannot export the network as ONNX: {e}"))
         })?;
-        let record = TrainingRecord::of(task, &trained, &options);
+        let mut record = TrainingRecord::of(task, &trained, &options);
+        record.continued_from = args.from.as_ref().map(|path| path.display().to_string());
         write_atomically(&output, &onnx)?;
         write_atomically(&record_path, record.to_json().as_bytes())?;
         line(
@@ -1001,6 +1023,39 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
          hint: a larger --step-budget or other --hidden sizes give the search more candidates"
     );
     Ok(EXIT_MISMATCH)
+}
+
+/// The network `nn2py train --from` continues: an ONNX file nn2py's trainer wrote for `task`.
+fn read_start(path: &Path, task: &Task) -> Result<AnchorRnn, Failure> {
+    let shown = path.display().to_string();
+    let shown = shown.escape_debug();
+    let bytes = std::fs::read(path)
+        .map_err(|e| Failure::bad_input(format!("error: --from {shown}: {e}")))?;
+    let (model, meta) = read_anchor_onnx(&bytes)
+        .map_err(|e| Failure::bad_input(format!("error: --from {shown}: {e}")))?;
+    if let Some(trained_for) = meta.task.filter(|name| name != task.name) {
+        return Err(Failure::bad_input(format!(
+            "error: --from {shown}: the network was trained for {}, not {}",
+            trained_for.escape_debug(),
+            task.name
+        )));
+    }
+    // nn2py's models do not name their task (the converter must not see it), so a network of
+    // another task with the same shapes, length and domain is a valid start.
+    let expected = export_meta(task);
+    if (meta.length, &meta.domain) != (expected.length, &expected.domain) {
+        return Err(Failure::bad_input(format!(
+            "error: --from {shown}: the network was trained on sequences of length {} over {}, \
+             but {}'s have length {} over {}",
+            meta.length,
+            meta.domain.escape_debug(),
+            task.name,
+            expected.length,
+            expected.domain
+        )));
+    }
+    // Its input and output sizes are checked by `continue_training`.
+    Ok(model)
 }
 
 /// `nn2py bench mips62`: runs the harness, prints the table, writes the JSON report. Exits 0

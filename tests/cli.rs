@@ -440,6 +440,74 @@ fn an_inexact_network_is_written_only_when_asked() {
     // One run of at most 300 steps in each phase of the search (ladder, escalation).
     let search_steps = record["steps"].as_u64().unwrap() - record["polish_steps"].as_u64().unwrap();
     assert!(search_steps <= 2 * 300, "{record}");
+
+    // Training continues from the written network: no search, only polishing (one round here),
+    // and the record says where it started.
+    let more = dir.path().join("prev3_more.onnx");
+    let run = nn2py(&[
+        "train",
+        "prev3",
+        "--from",
+        model.to_str().unwrap(),
+        "--polish-rounds",
+        "1",
+        "--no-simplify",
+        "--keep-inexact",
+        "-o",
+        more.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let continued: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("prev3_more.json")).unwrap())
+            .unwrap();
+    assert_eq!(continued["continued_from"], model.to_str().unwrap());
+    assert_eq!(continued["architecture_text"], record["architecture_text"]);
+    assert_eq!(continued["steps"], continued["polish_steps"], "{continued}");
+    let polished = continued["steps"].as_u64().unwrap();
+    assert!((1..=2_500).contains(&polished), "{continued}");
+    assert!(record.get("continued_from").is_none(), "{record}");
+
+    // Refused before any training: a network for other inputs (another domain, another input
+    // size), a file that is not nn2py's, search flags (there is no search).
+    let not_onnx = dir.path().join("prev3.json");
+    for args in [
+        vec!["train", "Abs_Current", "--from", model.to_str().unwrap()],
+        vec![
+            "train",
+            "Base_4_Addition",
+            "--from",
+            model.to_str().unwrap(),
+        ],
+        vec!["train", "Prev3", "--from", not_onnx.to_str().unwrap()],
+        vec![
+            "train",
+            "Prev3",
+            "--from",
+            "tests/fixtures/pytorch/pt_sum_last2_unrolled.onnx",
+        ],
+        vec![
+            "train",
+            "Prev3",
+            "--from",
+            model.to_str().unwrap(),
+            "--hidden",
+            "2",
+        ],
+        vec!["train", "Prev3", "--from", "no_such_model.onnx"],
+    ] {
+        let run = nn2py(&args);
+        assert_eq!(run.status.code(), Some(2), "{args:?}: {}", stderr(&run));
+        assert!(stderr(&run).starts_with("error:"), "{args:?}");
+    }
+    assert_eq!(
+        listing(dir.path()),
+        [
+            "prev3.json",
+            "prev3.onnx",
+            "prev3_more.json",
+            "prev3_more.onnx"
+        ]
+    );
 }
 
 /// The README's first command: the bundled PyTorch export, read by rounding, comes out as the

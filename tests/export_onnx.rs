@@ -10,7 +10,7 @@ use std::process::Command;
 use ndarray::{ArrayD, IxDyn};
 use nn2py::diag::Location;
 use nn2py::driver::{compile, Options};
-use nn2py::export::{export_onnx, Affine, AnchorRnn, ExportMeta};
+use nn2py::export::{export_onnx, read_anchor_onnx, Affine, AnchorRnn, ExportMeta};
 use nn2py::front::onnx::{import, ImportOptions};
 use nn2py::network::Tensor;
 use nn2py::rng::SplitMix64 as Rng;
@@ -242,4 +242,37 @@ fn cli_compiles_an_export_with_no_flags() {
     );
     let program = std::fs::read_to_string(&out).expect("the program was written");
     assert!(program.contains("def predict"), "{program}");
+}
+
+/// Every committed benchmark model reads back (`nn2py train --from` can continue any of them):
+/// the layers, the metadata, and an export of what was read that decodes to the same message.
+#[test]
+fn committed_models_read_back_exactly() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/mips62");
+    let (mut read, mut failures) = (0, Vec::new());
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("onnx") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let (network, meta) = match read_anchor_onnx(&bytes) {
+            Ok(read) => read,
+            Err(e) => {
+                failures.push(format!("{}: {e}", path.display()));
+                continue;
+            }
+        };
+        let task = nn2py::tasks::by_name(path.file_stem().unwrap().to_str().unwrap()).unwrap();
+        assert_eq!(meta, nn2py::bench::export_meta(task), "{}", path.display());
+        assert_eq!(
+            (network.input_dim, network.output_dim),
+            (task.input_dim, task.output_dim),
+            "{}",
+            path.display()
+        );
+        read += 1;
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(read >= 61, "only {read} models in {}", dir.display());
 }

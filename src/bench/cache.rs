@@ -73,6 +73,10 @@ pub struct TrainingRecord {
     /// was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<serde_json::Value>,
+    /// The model file the run continued (`nn2py train --from`); absent for a run that searched.
+    /// `steps` and `seconds` are then this run's alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continued_from: Option<String>,
 }
 
 impl TrainingRecord {
@@ -97,6 +101,7 @@ impl TrainingRecord {
             seed: options.seed,
             nn2py_version: VERSION.to_string(),
             options: serde_json::to_value(options).ok(),
+            continued_from: None,
         }
     }
 
@@ -256,6 +261,7 @@ mod tests {
             seed: 7,
             nn2py_version: VERSION.to_string(),
             options: None,
+            continued_from: None,
         }
     }
 

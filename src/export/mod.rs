@@ -3,15 +3,18 @@
 //! The anchor RNN of the MIPS benchmark is `h_t = f([h_{t-1}; x_t])`, `y_t = g(h_t)`, `h_0 = 0`,
 //! where `f` and `g` are MLPs: affine layers with ReLU between them and none after the last.
 //! [`AnchorRnn`] holds one, [`AnchorRnn::run`] evaluates it directly (the reference the trainer
-//! uses) and [`export_onnx`] writes it as an ONNX model that nn2py compiles with no flags.
+//! uses) and [`export_onnx`] writes it as an ONNX model that nn2py compiles with no flags;
+//! [`read_anchor_onnx`] reads such a model back (for training that continues from it).
 //!
 //! Invariant: the same model and metadata give byte-identical ONNX.
 
 mod mlp;
 mod onnx;
+mod read;
 
 pub use mlp::{export_mlp, token_input_names, MlpExportMeta};
 pub use onnx::{export_onnx, ExportMeta, LENGTH_METADATA_KEY, TASK_METADATA_KEY};
+pub use read::read_anchor_onnx;
 
 use crate::diag::{Diagnose, Location};
 

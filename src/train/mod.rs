@@ -5,7 +5,8 @@
 //! match after rounding. [`train_task`] runs the whole recipe for one task: a training pool and
 //! a held-out batch from seeds that derive from the run's seed, the architecture search
 //! ([`search`]), then simplicity retraining ([`simplify`]), and a final judgement on a larger
-//! held-out set.
+//! held-out set. [`continue_training`] runs the same recipe after the search on a network given
+//! (one `nn2py train` wrote earlier).
 //!
 //! The gradient engine is [`fused`]: a forward and backward pass written for this cell (a
 //! general framework's per-operation overhead dominates at these sizes). Its gradients are
@@ -34,7 +35,7 @@ pub mod sweep;
 use std::time::Instant;
 
 use crate::export::AnchorRnn;
-use crate::tasks::{Task, TaskError};
+use crate::tasks::{Dataset, Task, TaskError};
 use crate::train::batch::Batch;
 use crate::train::fit::{accuracy, Accuracy};
 use crate::train::model::Architecture;
@@ -53,6 +54,15 @@ pub enum TrainError {
     Data(#[from] TaskError),
     #[error("the search tried no candidate (check --hidden and the parameter limit)")]
     NoCandidate,
+    #[error(
+        "the network maps {} inputs to {} outputs, but {task} maps {} to {}",
+        found.0, found.1, expected.0, expected.1
+    )]
+    NotForTask {
+        task: String,
+        found: (usize, usize),
+        expected: (usize, usize),
+    },
 }
 
 /// Settings of [`train_task`].
@@ -132,7 +142,8 @@ pub struct Trained {
     pub architecture: Architecture,
     pub parameters: usize,
     pub nonzero: usize,
-    /// Optimiser steps over the search, polishing and the simplification.
+    /// Optimiser steps over the search, polishing and the simplification (of this run: a
+    /// continued network's earlier steps are not counted).
     pub steps: usize,
     /// Of `steps`, those spent polishing (0 when the search's network was exact on the judge set).
     pub polish_steps: usize,
@@ -158,32 +169,91 @@ pub fn train_task(
     events: &mut dyn FnMut(SearchEvent<'_>),
 ) -> Result<Trained, TrainError> {
     let start = Instant::now();
-    let index = crate::tasks::all()
-        .iter()
-        .position(|t| t.name == task.name)
-        .unwrap_or(0);
-    let seed = |purpose| data_seed(options.seed, index, purpose);
-    let train = task.generate(
-        options.train_sequences,
-        task.length,
-        seed(DataPurpose::Train),
-    )?;
+    let data = RunData::generate(task, options)?;
     let held_out_data = task.generate(
         options.held_out_sequences,
         task.length,
-        seed(DataPurpose::HeldOut),
+        data.seed(DataPurpose::HeldOut),
     )?;
     let held_out = Batch::all(&held_out_data);
     let found = search(
-        &train,
+        &data.train,
         &held_out,
         &options.search,
-        seed(DataPurpose::Search),
+        data.seed(DataPurpose::Search),
         events,
     )
     .ok_or(TrainError::NoCandidate)?;
-    let mut steps: usize = found.attempts.iter().map(|a| a.steps).sum();
-    let mut model = found.model;
+    let steps = found.attempts.iter().map(|a| a.steps).sum();
+    let mut trained = refine(task, options, &data, found.model, steps, start)?;
+    trained.attempts = found.attempts;
+    Ok(trained)
+}
+
+/// Continues training `model`, a network for `task` (as [`crate::export::read_anchor_onnx`]
+/// reads one back): polishing and simplicity retraining as [`train_task`] runs them after its
+/// search, then the final check. The counts in the result are this run's alone.
+///
+/// Errors: a network whose input or output size is not the task's.
+pub fn continue_training(
+    task: &Task,
+    options: &TrainOptions,
+    model: AnchorRnn,
+) -> Result<Trained, TrainError> {
+    if (model.input_dim, model.output_dim) != (task.input_dim, task.output_dim) {
+        return Err(TrainError::NotForTask {
+            task: task.name.to_string(),
+            found: (model.input_dim, model.output_dim),
+            expected: (task.input_dim, task.output_dim),
+        });
+    }
+    let start = Instant::now();
+    let data = RunData::generate(task, options)?;
+    refine(task, options, &data, model, 0, start)
+}
+
+/// The data every run needs: the training pool and the seeds of the run.
+struct RunData {
+    index: usize,
+    seed: u64,
+    train: Dataset,
+}
+
+impl RunData {
+    fn generate(task: &Task, options: &TrainOptions) -> Result<RunData, TrainError> {
+        let index = crate::tasks::all()
+            .iter()
+            .position(|t| t.name == task.name)
+            .unwrap_or(0);
+        let train = task.generate(
+            options.train_sequences,
+            task.length,
+            data_seed(options.seed, index, DataPurpose::Train),
+        )?;
+        Ok(RunData {
+            index,
+            seed: options.seed,
+            train,
+        })
+    }
+
+    fn seed(&self, purpose: DataPurpose) -> u64 {
+        data_seed(self.seed, self.index, purpose)
+    }
+}
+
+/// Polishing, simplicity retraining and the final check of `model`, after `steps` steps that
+/// began at `start`.
+fn refine(
+    task: &Task,
+    options: &TrainOptions,
+    data: &RunData,
+    mut model: AnchorRnn,
+    mut steps: usize,
+    start: Instant,
+) -> Result<Trained, TrainError> {
+    let seed = |purpose| data.seed(purpose);
+    let train = &data.train;
     let judge_data = task.generate(
         options.judge_sequences,
         task.length,
@@ -227,7 +297,7 @@ pub fn train_task(
         // simplification must keep the rare cases that polishing fixed.
         let simplified = simplify(
             model.clone(),
-            &train,
+            train,
             &judge,
             simplify_options,
             seed(DataPurpose::Search) ^ 0x5,
@@ -272,7 +342,7 @@ pub fn train_task(
         polish_steps,
         seconds: start.elapsed().as_secs_f64(),
         check,
-        attempts: found.attempts,
+        attempts: Vec::new(),
         stages,
     })
 }
