@@ -944,10 +944,10 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
                 bar.set_message(current.clone());
             }
             SearchEvent::Progress(p) => bar.set_message(format!(
-                "{current}  step {}  loss {:.4}  held-out {:.2}%",
+                "{current}  step {}  loss {:.4}  held-out {}",
                 p.step,
                 p.loss,
-                100.0 * p.accuracy.rate()
+                table::percent(p.accuracy.rate())
             )),
             SearchEvent::Finished(attempt) => {
                 bar.inc(1);
@@ -981,12 +981,12 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
     line(
         "held-out",
         format!(
-            "{} of {} fresh sequences exact, {} of {} values ({:.2}%)",
+            "{} of {} fresh sequences exact, {} of {} values ({})",
             check.sequences_correct,
             check.sequences,
             check.values_correct,
             check.values,
-            100.0 * check.rate()
+            table::percent(check.rate())
         ),
     );
     line("time", format!("{:.1} s", trained.seconds));
@@ -1202,12 +1202,12 @@ fn train_mlp_command(args: &TrainMlpArgs) -> Result<u8, Failure> {
         text.push_str(&sweep::csv(result));
     }
     text.push_str(&format!(
-        "task {}; {} parameters ({} nonzero weights); held-out accuracy {:.2}%, max error {:.3e}; \
+        "task {}; {} parameters ({} nonzero weights); held-out accuracy {}, max error {:.3e}; \
          {:.1} bits; snapped: {}\n",
         task.name(),
         run.parameters,
         run.nonzero_weights,
-        100.0 * run.held_out.accuracy,
+        table::percent(run.held_out.accuracy),
         run.held_out.max_error,
         sweep::bits(&run.model),
         run.snapped

@@ -40,8 +40,8 @@ pub fn aligned(header: &[(&str, Align)], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// A rate in `[0, 1]` as a percentage with two decimals; `1` only when exactly 1.
-fn percent(rate: f64) -> String {
+/// A rate in `[0, 1]` as a percentage with two decimals, rounded down; `100%` only when exactly 1.
+pub fn percent(rate: f64) -> String {
     if rate == 1.0 {
         "100%".to_string()
     } else {
