@@ -394,6 +394,12 @@ struct TrainArgs {
     #[arg(long, value_name = "L", conflicts_with = "no_polish")]
     polish_length: Option<usize>,
 
+    /// Sequences in polishing's pool, from 1,000 to 1,000,000 (default 100,000): a larger pool
+    /// holds more of the rare sequences a network still gets wrong. A task whose whole domain
+    /// has at most 2^20 sequences gets the whole domain whatever this says.
+    #[arg(long, value_name = "N", conflicts_with = "no_polish")]
+    polish_pool: Option<usize>,
+
     /// Write the network even when it is not exact on the check set (the exit code is still 1).
     #[arg(long)]
     keep_inexact: bool,
@@ -805,6 +811,7 @@ fn train_options(
             margin,
             rounds,
             length,
+            pool,
         } => {
             let polish = options.polish.get_or_insert_with(Default::default);
             if let Some(margin) = margin {
@@ -824,6 +831,15 @@ fn train_options(
                 polish.rounds = rounds;
             }
             options.polish_pool_length = length;
+            if let Some(pool) = pool {
+                if !(MIN_POLISH_POOL..=MAX_POLISH_POOL).contains(&pool) {
+                    return Err(Failure::bad_input(format!(
+                        "error: --polish-pool takes a count from {MIN_POLISH_POOL} to \
+                         {MAX_POLISH_POOL}, for example 1000000"
+                    )));
+                }
+                options.polish_pool_sequences = pool;
+            }
         }
     }
     Ok(options)
@@ -832,15 +848,21 @@ fn train_options(
 /// Longest pool sequence `--polish-length` takes (a 100,000-sequence pool of them is tens of MB).
 const MAX_POLISH_LENGTH: usize = 200;
 
+/// Smallest and largest pool `--polish-pool` takes (the largest, at `MAX_POLISH_LENGTH` and two
+/// inputs, holds 1.6 GB of inputs).
+const MIN_POLISH_POOL: usize = 1_000;
+const MAX_POLISH_POOL: usize = 1_000_000;
+
 /// Polishing as the command line sets it.
 #[derive(Debug, Clone, Copy)]
 enum Polishing {
     Off,
-    /// The defaults, or the margin, the rounds and the pool's sequence length given.
+    /// The defaults, or the margin, the rounds, the pool's sequence length and size given.
     On {
         margin: Option<f32>,
         rounds: Option<usize>,
         length: Option<usize>,
+        pool: Option<usize>,
     },
 }
 
@@ -850,6 +872,7 @@ impl Polishing {
         margin: None,
         rounds: None,
         length: None,
+        pool: None,
     };
 }
 
@@ -916,6 +939,7 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
                 margin: args.polish_margin,
                 rounds: args.polish_rounds,
                 length: args.polish_length,
+                pool: args.polish_pool,
             }
         },
     )?;

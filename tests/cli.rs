@@ -378,6 +378,9 @@ fn train_refuses_unknown_tasks_and_bad_options() {
         vec!["train", "Sum_All", "--polish-rounds", "0"],
         vec!["train", "Sum_All", "--polish-length", "9"],
         vec!["train", "Sum_All", "--polish-length", "201"],
+        vec!["train", "Sum_All", "--polish-pool", "999"],
+        vec!["train", "Sum_All", "--polish-pool", "1000001"],
+        vec!["train", "Sum_All", "--polish-pool", "5000", "--no-polish"],
         vec!["train", "Sum_All", "--polish-margin", "0.2", "--no-polish"],
         vec!["train", "Sum_All", "-o", json.to_str().unwrap()],
         vec!["train", "Sum_All", "-o", missing.to_str().unwrap()],
@@ -451,6 +454,8 @@ fn an_inexact_network_is_written_only_when_asked() {
         model.to_str().unwrap(),
         "--polish-rounds",
         "1",
+        "--polish-pool",
+        "5000",
         "--no-simplify",
         "--keep-inexact",
         "-o",
@@ -463,6 +468,7 @@ fn an_inexact_network_is_written_only_when_asked() {
     assert_eq!(continued["continued_from"], model.to_str().unwrap());
     assert_eq!(continued["architecture_text"], record["architecture_text"]);
     assert_eq!(continued["steps"], continued["polish_steps"], "{continued}");
+    assert_eq!(continued["options"]["polish_pool_sequences"], 5000);
     let polished = continued["steps"].as_u64().unwrap();
     assert!((1..=2_500).contains(&polished), "{continued}");
     assert!(record.get("continued_from").is_none(), "{record}");
