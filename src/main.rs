@@ -952,6 +952,10 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
     let mut current = String::new();
     let trained = match start {
         Some(model) => {
+            // No search, so no count of candidates: a spinner and the time only.
+            if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}") {
+                bar.set_style(style);
+            }
             bar.set_message(format!("polishing {}", Architecture::of(&model)));
             continue_training(task, &options, model)
         }
