@@ -1057,8 +1057,7 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
 fn read_start(path: &Path, task: &Task) -> Result<AnchorRnn, Failure> {
     let shown = path.display().to_string();
     let shown = shown.escape_debug();
-    let bytes = std::fs::read(path)
-        .map_err(|e| Failure::bad_input(format!("error: --from {shown}: {e}")))?;
+    let bytes = read_model(path, Limits::default().max_model_bytes)?;
     let (model, meta) = read_anchor_onnx(&bytes)
         .map_err(|e| Failure::bad_input(format!("error: --from {shown}: {e}")))?;
     if let Some(trained_for) = meta.task.filter(|name| name != task.name) {

@@ -65,19 +65,14 @@ pub fn read_anchor_onnx(bytes: &[u8]) -> Result<(AnchorRnn, ExportMeta), ExportE
         _ => return Err(error_at("f.0.weight", "the model has no layer f.0".into())),
     };
     let hidden = last.out;
-    let input_dim = first
-        .inp
-        .checked_sub(hidden)
-        .filter(|&d| d > 0)
-        .ok_or_else(|| {
-            error_at(
-                "f.0.weight",
-                format!(
-                "f.0 reads {} values, which leaves no input beside the hidden state of {hidden}",
-                first.inp
-            ),
-            )
-        })?;
+    let input_dim = first.inp.checked_sub(hidden).filter(|&d| d > 0);
+    let Some(input_dim) = input_dim else {
+        let message = format!(
+            "f.0 reads {} values, which leaves no input beside the hidden state of {hidden}",
+            first.inp
+        );
+        return Err(error_at("f.0.weight", message));
+    };
     let output_dim = g.last().map(|layer| layer.out).unwrap_or(0);
     let network = AnchorRnn::new(input_dim, hidden, output_dim, f, g)?;
     // Compared as decoded messages: encoders differ in how they lay out the same message (older
@@ -107,17 +102,15 @@ fn layers(initializers: &[TensorProto], mlp: &str) -> Result<Vec<Affine>, Export
         let bias_name = format!("{name}.bias");
         let bias = find(&bias_name)
             .ok_or_else(|| error_at(&bias_name, format!("the model has no {bias_name}")))?;
-        let [out, inp] = match floats(weight)?.0 {
-            [out, inp] => [*out, *inp],
-            dims => {
-                return Err(error_at(
-                    &weight_name,
-                    format!("{weight_name} has {} dimensions, not 2", dims.len()),
-                ))
-            }
+        let (dims, values) = floats(weight)?;
+        let &[out, inp] = dims else {
+            return Err(error_at(
+                &weight_name,
+                format!("{weight_name} has {} dimensions, not 2", dims.len()),
+            ));
         };
         layers.push(Affine {
-            weight: floats(weight)?.1.to_vec(),
+            weight: values.to_vec(),
             out: dimension(out, &weight_name)?,
             inp: dimension(inp, &weight_name)?,
             bias: floats(bias)?.1.to_vec(),
