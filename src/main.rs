@@ -400,6 +400,12 @@ struct TrainArgs {
     #[arg(long, value_name = "N", conflicts_with = "no_polish")]
     polish_pool: Option<usize>,
 
+    /// Draw polishing's pool afresh before every round (same size and length) instead of mining
+    /// one pool throughout: the network meets new rare sequences each round. No effect where the
+    /// pool is the task's whole domain.
+    #[arg(long, conflicts_with = "no_polish")]
+    polish_redraw: bool,
+
     /// Write the network even when it is not exact on the check set (the exit code is still 1).
     #[arg(long)]
     keep_inexact: bool,
@@ -812,6 +818,7 @@ fn train_options(
             rounds,
             length,
             pool,
+            redraw,
         } => {
             let polish = options.polish.get_or_insert_with(Default::default);
             if let Some(margin) = margin {
@@ -830,6 +837,7 @@ fn train_options(
                 }
                 polish.rounds = rounds;
             }
+            polish.redraw_pool = redraw;
             options.polish_pool_length = length;
             if let Some(pool) = pool {
                 if !(MIN_POLISH_POOL..=MAX_POLISH_POOL).contains(&pool) {
@@ -863,6 +871,7 @@ enum Polishing {
         rounds: Option<usize>,
         length: Option<usize>,
         pool: Option<usize>,
+        redraw: bool,
     },
 }
 
@@ -873,6 +882,7 @@ impl Polishing {
         rounds: None,
         length: None,
         pool: None,
+        redraw: false,
     };
 }
 
@@ -940,6 +950,7 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
                 rounds: args.polish_rounds,
                 length: args.polish_length,
                 pool: args.polish_pool,
+                redraw: args.polish_redraw,
             }
         },
     )?;

@@ -381,6 +381,7 @@ fn train_refuses_unknown_tasks_and_bad_options() {
         vec!["train", "Sum_All", "--polish-pool", "999"],
         vec!["train", "Sum_All", "--polish-pool", "1000001"],
         vec!["train", "Sum_All", "--polish-pool", "5000", "--no-polish"],
+        vec!["train", "Sum_All", "--polish-redraw", "--no-polish"],
         vec!["train", "Sum_All", "--polish-margin", "0.2", "--no-polish"],
         vec!["train", "Sum_All", "-o", json.to_str().unwrap()],
         vec!["train", "Sum_All", "-o", missing.to_str().unwrap()],
@@ -456,6 +457,7 @@ fn an_inexact_network_is_written_only_when_asked() {
         "1",
         "--polish-pool",
         "5000",
+        "--polish-redraw",
         "--no-simplify",
         "--keep-inexact",
         "-o",
@@ -469,6 +471,12 @@ fn an_inexact_network_is_written_only_when_asked() {
     assert_eq!(continued["architecture_text"], record["architecture_text"]);
     assert_eq!(continued["steps"], continued["polish_steps"], "{continued}");
     assert_eq!(continued["options"]["polish_pool_sequences"], 5000);
+    assert_eq!(continued["options"]["polish"]["redraw_pool"], true);
+    // Records of runs without it read as before.
+    assert!(
+        record["options"]["polish"].get("redraw_pool").is_none(),
+        "{record}"
+    );
     let polished = continued["steps"].as_u64().unwrap();
     assert!((1..=2_500).contains(&polished), "{continued}");
     assert!(record.get("continued_from").is_none(), "{record}");

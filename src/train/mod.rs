@@ -39,7 +39,7 @@ use crate::tasks::{Dataset, Task, TaskError};
 use crate::train::batch::Batch;
 use crate::train::fit::{accuracy, Accuracy};
 use crate::train::model::Architecture;
-use crate::train::polish::{polish, wrong_sequences, PolishOptions};
+use crate::train::polish::{polish, wrong_sequences, PolishOptions, Pool};
 use crate::train::search::{mix, search, Attempt, SearchEvent, SearchOptions};
 use crate::train::simplify::{nonzero, simplify, SimplifyOptions, Stage};
 
@@ -127,11 +127,16 @@ pub enum DataPurpose {
 /// The seed for `purpose` in a run seeded by `seed` for the task at `task_index`; never
 /// [`BENCHMARK_SEED`].
 pub fn data_seed(seed: u64, task_index: usize, purpose: DataPurpose) -> u64 {
-    let derived = mix(mix(seed, task_index as u64), purpose as u64);
-    if derived == BENCHMARK_SEED {
-        derived ^ 1
+    not_the_benchmark_seed(mix(mix(seed, task_index as u64), purpose as u64))
+}
+
+/// `seed`, or a neighbour of it where it is [`BENCHMARK_SEED`] (training never draws the
+/// benchmark's data).
+fn not_the_benchmark_seed(seed: u64) -> u64 {
+    if seed == BENCHMARK_SEED {
+        seed ^ 1
     } else {
-        derived
+        seed
     }
 }
 
@@ -240,6 +245,12 @@ impl RunData {
     fn seed(&self, purpose: DataPurpose) -> u64 {
         data_seed(self.seed, self.index, purpose)
     }
+
+    /// The seed of polishing's pool in round `round` (from 1) when the pool is redrawn; never
+    /// [`BENCHMARK_SEED`].
+    fn round_pool_seed(&self, round: usize) -> u64 {
+        not_the_benchmark_seed(mix(self.seed(DataPurpose::PolishPool), round as u64))
+    }
 }
 
 /// Polishing, simplicity retraining and the final check of `model`, after `steps` steps that
@@ -269,6 +280,7 @@ fn refine(
     } else {
         None
     };
+    let pool_is_whole_domain = whole_domain.is_some();
     let pool = match whole_domain {
         Some(whole_domain) => whole_domain,
         None => task.generate(
@@ -279,9 +291,21 @@ fn refine(
     };
     let mut eval_ws = fused::Workspace::new();
     if let Some(polish_options) = &options.polish {
+        let draw = |round: usize| {
+            task.generate(pool.count, pool_length, data.round_pool_seed(round))
+                .ok()
+        };
+        let source = if polish_options.redraw_pool && !pool_is_whole_domain {
+            Pool::Redrawn {
+                first: &pool,
+                draw: &draw,
+            }
+        } else {
+            Pool::Fixed(&pool)
+        };
         let polished = polish(
             model,
-            &pool,
+            source,
             &judge,
             polish_options,
             seed(DataPurpose::PolishPool) ^ 0x9,

@@ -9,6 +9,9 @@
 //! task's generator). The run ends early once the network is exact on the judge set and on every
 //! sequence of the pool.
 //!
+//! With [`PolishOptions::redraw_pool`], every round draws a pool of its own instead: the network
+//! then meets new rare sequences each round instead of fitting the same few over and over.
+//!
 //! With a margin ([`PolishOptions::margin`]), "wrong" in the pool is stricter: a sequence is mined,
 //! and counts against the network, while any of its values is at least `margin` from its target,
 //! though it may already round right. A network whose pool values all lie within a margin
@@ -18,7 +21,8 @@
 //!
 //! **Contract:** the result is the network that was best over the whole run (the input network
 //! when no round improved on it): most values right on the judge set, then, among networks exact
-//! there, fewest wrong (with a margin: hard) sequences in the pool. The judge set is separate from
+//! there, fewest wrong (with a margin: hard) sequences in the pool (with a redrawn pool: in the
+//! pool of the round it was judged in; pools are the same size). The judge set is separate from
 //! the pool and from the final check set of [`crate::train::train_task`], which polishing never
 //! sees.
 
@@ -51,6 +55,10 @@ pub struct PolishOptions {
     /// When given (in (0, 0.5]), a pool sequence is hard while some value is at least this far
     /// from its target; `None`: while some value rounds wrong.
     pub margin: Option<f32>,
+    /// Draw a fresh pool before every round after the first (the same size and length; never
+    /// for a pool that is the whole domain). Off: every round mines the same pool.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub redraw_pool: bool,
 }
 
 impl Default for PolishOptions {
@@ -64,6 +72,7 @@ impl Default for PolishOptions {
             hard_fraction: 0.25,
             eval_every: 250,
             margin: None,
+            redraw_pool: false,
         }
     }
 }
@@ -121,11 +130,23 @@ pub fn hard_sequences(
     hard
 }
 
+/// Where polishing's pool comes from.
+pub enum Pool<'a> {
+    /// The same sequences every round (a draw, or the whole domain).
+    Fixed(&'a Dataset),
+    /// `first` for the first round; round `r` (from 1) mines `draw(r)`, called once per round
+    /// (`None`: the round keeps the previous round's pool).
+    Redrawn {
+        first: &'a Dataset,
+        draw: &'a dyn Fn(usize) -> Option<Dataset>,
+    },
+}
+
 /// Polishes `model` on `pool`, judged on `judge` (see the module's contract). Deterministic in
-/// `seed`.
+/// `seed` (and in `pool`'s draws).
 pub fn polish(
     model: AnchorRnn,
-    pool: &Dataset,
+    pool: Pool<'_>,
     judge: &Batch,
     options: &PolishOptions,
     seed: u64,
@@ -134,10 +155,15 @@ pub fn polish(
     let mut eval_ws = Workspace::new();
     let accuracy_before = accuracy(&model, judge, &mut eval_ws);
     let mut best = (model.clone(), accuracy_before);
-    let hard_in_pool =
-        |model: &AnchorRnn, ws: &mut Workspace| hard_sequences(model, pool, options.margin, ws);
+    let first_pool = match pool {
+        Pool::Fixed(data) | Pool::Redrawn { first: data, .. } => data,
+    };
+    let mut redrawn: Option<Dataset> = None;
+    let hard_in = |model: &AnchorRnn, pool: &Dataset, ws: &mut Workspace| {
+        hard_sequences(model, pool, options.margin, ws)
+    };
     let mut best_pool_wrong = if accuracy_before.is_exact() {
-        hard_in_pool(&model, &mut eval_ws).len()
+        hard_in(&model, first_pool, &mut eval_ws).len()
     } else {
         usize::MAX
     };
@@ -149,12 +175,18 @@ pub fn polish(
     let total_steps = options.rounds * options.steps_per_round;
     let (mut steps, mut rounds) = (0, 0);
     let mut indices = Vec::with_capacity(options.batch);
-    'rounds: for _ in 0..options.rounds {
-        if best_pool_wrong == 0 || pool.count == 0 {
+    'rounds: for round in 0..options.rounds {
+        if best_pool_wrong == 0 || first_pool.count == 0 {
             break;
         }
         rounds += 1;
-        let wrong = hard_in_pool(&current, &mut eval_ws);
+        if let (Pool::Redrawn { draw, .. }, true) = (&pool, round > 0) {
+            if let Some(fresh) = draw(round) {
+                redrawn = Some(fresh);
+            }
+        }
+        let pool = redrawn.as_ref().unwrap_or(first_pool);
+        let wrong = hard_in(&current, pool, &mut eval_ws);
         let hard = if wrong.is_empty() {
             0
         } else {
@@ -186,7 +218,7 @@ pub fn polish(
                 // one sequence in thousands. Only then is the whole pool counted, and a network
                 // with no wrong sequence anywhere ends the run.
                 let pool_wrong = if judged.is_exact() {
-                    hard_in_pool(&current, &mut eval_ws).len()
+                    hard_in(&current, pool, &mut eval_ws).len()
                 } else {
                     usize::MAX
                 };
@@ -265,7 +297,7 @@ mod tests {
             eval_every: 50,
             ..PolishOptions::default()
         };
-        let outcome = polish(broken, &pool, &judge, &options, 5);
+        let outcome = polish(broken, Pool::Fixed(&pool), &judge, &options, 5);
         assert!(!outcome.accuracy_before.is_exact());
         assert!(outcome.accuracy.is_exact(), "{:?}", outcome.accuracy);
         assert_eq!(
@@ -293,14 +325,14 @@ mod tests {
             margin,
             ..PolishOptions::default()
         };
-        let outcome = polish(drifting.clone(), &pool, &judge, &options, 5);
+        let outcome = polish(drifting.clone(), Pool::Fixed(&pool), &judge, &options, 5);
         assert!(outcome.accuracy.is_exact());
         let hard_after = hard_sequences(&outcome.model, &pool, margin, &mut ws).len();
         assert!(hard_after < hard_before, "{hard_after} of {hard_before}");
         // Without a margin the same network is already done.
         let unmargined = polish(
             drifting.clone(),
-            &pool,
+            Pool::Fixed(&pool),
             &judge,
             &PolishOptions::default(),
             5,
@@ -314,8 +346,62 @@ mod tests {
         let judge = Batch::all(&sum_all(300, 14));
         let exact = running_sum(1.0);
         assert!(wrong_sequences(&exact, &pool, &mut Workspace::new()).is_empty());
-        let outcome = polish(exact.clone(), &pool, &judge, &PolishOptions::default(), 5);
+        let outcome = polish(
+            exact.clone(),
+            Pool::Fixed(&pool),
+            &judge,
+            &PolishOptions::default(),
+            5,
+        );
         assert_eq!(outcome.model, exact);
         assert_eq!((outcome.steps, outcome.rounds), (0, 0));
+    }
+
+    #[test]
+    fn a_redrawn_pool_is_drawn_once_per_round_after_the_first() {
+        let first = sum_all(2000, 11);
+        let judge = Batch::all(&sum_all(1000, 12));
+        let broken = running_sum(1.0002);
+        let options = PolishOptions {
+            rounds: 4,
+            steps_per_round: 100,
+            batch: 128,
+            eval_every: 50,
+            margin: Some(0.002),
+            redraw_pool: true,
+            ..PolishOptions::default()
+        };
+        let calls = std::cell::RefCell::new(Vec::new());
+        let draw = |round: usize| {
+            calls.borrow_mut().push(round);
+            Some(sum_all(2000, 100 + round as u64))
+        };
+        let redrawn = polish(
+            broken.clone(),
+            Pool::Redrawn {
+                first: &first,
+                draw: &draw,
+            },
+            &judge,
+            &options,
+            5,
+        );
+        assert!(redrawn.accuracy.is_exact(), "{:?}", redrawn.accuracy);
+        assert!(redrawn.rounds >= 2, "the test needs a second round");
+        let expected: Vec<usize> = (1..redrawn.rounds).collect();
+        assert_eq!(*calls.borrow(), expected);
+        // A draw that gives nothing keeps the pool: the run is the fixed pool's, step for step.
+        let kept = polish(
+            broken.clone(),
+            Pool::Redrawn {
+                first: &first,
+                draw: &|_| None,
+            },
+            &judge,
+            &options,
+            5,
+        );
+        let fixed = polish(broken, Pool::Fixed(&first), &judge, &options, 5);
+        assert_eq!((kept.model, kept.steps), (fixed.model, fixed.steps));
     }
 }
