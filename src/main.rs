@@ -389,6 +389,12 @@ struct TrainArgs {
     #[arg(long, value_name = "R", conflicts_with = "no_polish")]
     polish_rounds: Option<usize>,
 
+    /// Polishing's learning rate at its first step, in (0, 0.1] (default 0.002); it decays by
+    /// cosine to a hundredth of that. A lower one refines a network that `--from` continues
+    /// without first knocking it out of its basin.
+    #[arg(long, value_name = "LR", conflicts_with = "no_polish")]
+    polish_lr: Option<f32>,
+
     /// Length of polishing's pool sequences, from the task's length up to 200 (default: the
     /// task's): a network held steady on longer sequences keeps margin at the task's length.
     #[arg(long, value_name = "L", conflicts_with = "no_polish")]
@@ -816,6 +822,7 @@ fn train_options(
         Polishing::On {
             margin,
             rounds,
+            lr,
             length,
             pool,
             redraw,
@@ -836,6 +843,14 @@ fn train_options(
                     ));
                 }
                 polish.rounds = rounds;
+            }
+            if let Some(lr) = lr {
+                if !(lr > 0.0 && lr <= 0.1) {
+                    return Err(Failure::bad_input(
+                        "error: --polish-lr takes a value in (0, 0.1], for example 0.0005",
+                    ));
+                }
+                polish.lr = lr;
             }
             polish.redraw_pool = redraw;
             options.polish_pool_length = length;
@@ -869,6 +884,7 @@ enum Polishing {
     On {
         margin: Option<f32>,
         rounds: Option<usize>,
+        lr: Option<f32>,
         length: Option<usize>,
         pool: Option<usize>,
         redraw: bool,
@@ -880,6 +896,7 @@ impl Polishing {
     const DEFAULT: Polishing = Polishing::On {
         margin: None,
         rounds: None,
+        lr: None,
         length: None,
         pool: None,
         redraw: false,
@@ -948,6 +965,7 @@ fn train_command(args: &TrainArgs) -> Result<u8, Failure> {
             Polishing::On {
                 margin: args.polish_margin,
                 rounds: args.polish_rounds,
+                lr: args.polish_lr,
                 length: args.polish_length,
                 pool: args.polish_pool,
                 redraw: args.polish_redraw,

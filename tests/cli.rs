@@ -382,6 +382,10 @@ fn train_refuses_unknown_tasks_and_bad_options() {
         vec!["train", "Sum_All", "--polish-pool", "1000001"],
         vec!["train", "Sum_All", "--polish-pool", "5000", "--no-polish"],
         vec!["train", "Sum_All", "--polish-redraw", "--no-polish"],
+        vec!["train", "Sum_All", "--polish-lr", "0"],
+        vec!["train", "Sum_All", "--polish-lr", "0.2"],
+        vec!["train", "Sum_All", "--polish-lr", "NaN"],
+        vec!["train", "Sum_All", "--polish-lr", "0.001", "--no-polish"],
         vec!["train", "Sum_All", "--polish-margin", "0.2", "--no-polish"],
         vec!["train", "Sum_All", "-o", json.to_str().unwrap()],
         vec!["train", "Sum_All", "-o", missing.to_str().unwrap()],
@@ -458,6 +462,8 @@ fn an_inexact_network_is_written_only_when_asked() {
         "--polish-pool",
         "5000",
         "--polish-redraw",
+        "--polish-lr",
+        "0.0005",
         "--no-simplify",
         "--keep-inexact",
         "-o",
@@ -472,6 +478,7 @@ fn an_inexact_network_is_written_only_when_asked() {
     assert_eq!(continued["steps"], continued["polish_steps"], "{continued}");
     assert_eq!(continued["options"]["polish_pool_sequences"], 5000);
     assert_eq!(continued["options"]["polish"]["redraw_pool"], true);
+    assert_eq!(continued["options"]["polish"]["lr"], 0.0005f32 as f64);
     // Records of runs without it read as before.
     assert!(
         record["options"]["polish"].get("redraw_pool").is_none(),
