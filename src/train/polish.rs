@@ -9,8 +9,9 @@
 //! task's generator). The run ends early once the network is exact on the judge set and on every
 //! sequence of the pool.
 //!
-//! With [`PolishOptions::redraw_pool`], every round draws a pool of its own instead: the network
-//! then meets new rare sequences each round instead of fitting the same few over and over.
+//! Given a [`Pool::Redrawn`] (which the trainer passes when [`PolishOptions::redraw_pool`] is set),
+//! every round after the first mines a pool of its own instead: the network then meets new rare
+//! sequences each round instead of fitting the same few over and over.
 //!
 //! With a margin ([`PolishOptions::margin`]), "wrong" in the pool is stricter: a sequence is mined,
 //! and counts against the network, while any of its values is at least `margin` from its target,
