@@ -69,7 +69,7 @@ pub fn program_text(bytes: &[u8]) {
     let Ok(program) = program_text::parse(source) else {
         return;
     };
-    let _ = nn2py::program::verify::verify(&program);
+    let _ = nn2py::program::validate::validate(&program);
     let printed = program_text::print(&program);
     match program_text::parse(&printed) {
         Ok(again) => assert_eq!(program_text::print(&again), printed, "print is not stable"),

@@ -25,7 +25,7 @@ use crate::network::text as network_text;
 use crate::network::verify::{self as network_verify, VerifyError as NetworkVerifyError};
 use crate::network::{Graph, Network, SequenceModel};
 use crate::normal::{self, NormalError, NormalReport};
-use crate::program::verify::{self as program_verify, VerifyError as ProgramVerifyError};
+use crate::program::validate::{validate, ValidateError};
 use crate::program::Program;
 use crate::rewrite;
 use crate::verify::domain::{self, DomainError, Range};
@@ -152,7 +152,7 @@ pub enum CompileError {
     #[error(transparent)]
     Lower(#[from] LowerError),
     #[error(transparent)]
-    Program(#[from] ProgramVerifyError),
+    Program(#[from] ValidateError),
     #[error(transparent)]
     Python(#[from] PythonError),
     #[error(transparent)]
@@ -518,7 +518,7 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
             if readout == Readout::Round {
                 round_outputs(&mut program);
             }
-            program_verify::verify(&program)?;
+            validate(&program)?;
             timer.lap("lower");
             if let (Some(examples), Some(reference)) = (&examples, &reference) {
                 report.verification = Some(verify::check_program(
@@ -639,7 +639,7 @@ fn try_lift_pointwise(
         }
     };
     let (program, rewrite_report) = rewrite::simplify_program(&program, &options.rewrite);
-    if let Err(e) = program_verify::verify(&program) {
+    if let Err(e) = validate(&program) {
         report.notes.push(format!(
             "the lifted program is malformed (a bug in nn2py): {e}"
         ));
@@ -771,7 +771,7 @@ fn try_lift(
     };
     let (rewritten, rewrite_report) = rewrite::simplify_program(&lifted.program, &options.rewrite);
     lifted.program = rewritten;
-    if let Err(e) = program_verify::verify(&lifted.program) {
+    if let Err(e) = validate(&lifted.program) {
         lifted.report.notes.push(format!(
             "the lifted program is malformed (a bug in nn2py): {e}"
         ));
@@ -813,7 +813,7 @@ fn try_rewrite_pointwise(
     let inlined = rewrite::inline::inline_single_use(base);
     let (rewritten, rewrite_report) = rewrite::simplify_program_finite(&inlined, &options.rewrite);
     if rewrite_report.changed == 0
-        || program_verify::verify(&rewritten).is_err()
+        || validate(&rewritten).is_err()
         || count_expression_nodes(&rewritten) >= count_expression_nodes(faithful)
     {
         return None;

@@ -83,7 +83,7 @@ fn tensor_i(shape: &[usize], data: &[i64]) -> Tensor {
 /// (printing then parsing gives the same program).
 fn lower_checked(network: &Network) -> Result<Program, nn2py::lower::faithful::LowerError> {
     let program = lower(network)?;
-    if let Err(e) = nn2py::program::verify::verify(&program) {
+    if let Err(e) = nn2py::program::validate::validate(&program) {
         panic!("{e}\n{}", render(&program));
     }
     let text = nn2py::program::text::print(&program);

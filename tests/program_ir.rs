@@ -5,7 +5,7 @@ use std::process::Command;
 
 use nn2py::program::interp::{run_pointwise, run_sequence, Interpreter, Scalar};
 use nn2py::program::text::{parse, print};
-use nn2py::program::verify::verify;
+use nn2py::program::validate::validate;
 use nn2py::program::{
     Argument, BinaryOp, Expr, Func, Literal, LoopDirection, Program, Signature, Stmt, Table,
     TableId, Type, UnaryOp, VarId, VarKind,
@@ -179,7 +179,7 @@ fn every_construct() -> Program {
 #[test]
 fn every_construct_round_trips_and_verifies() {
     let p = every_construct();
-    assert_eq!(verify(&p), Ok(()));
+    assert_eq!(validate(&p), Ok(()));
     check_round_trip(&p);
     let text = print(&p);
     assert!(
@@ -314,11 +314,11 @@ fn printer_writes_minimal_parentheses() {
 }
 
 #[test]
-fn fixtures_parse_verify_and_print_back_identically() {
+fn fixtures_parse_validate_and_print_back_identically() {
     for name in ["gru_like.nnp", "pointwise_names.nnp", "reverse_sum.nnp"] {
         let source = fixture(name);
         let program = parse(&source).unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        assert_eq!(verify(&program), Ok(()), "{name}");
+        assert_eq!(validate(&program), Ok(()), "{name}");
         assert_eq!(print(&program), source, "{name}");
     }
 }
@@ -684,9 +684,9 @@ fn parse_error_renders_with_codespan() {
 
 // ---- verifier --------------------------------------------------------------------------------
 
-fn verify_error(source: &str) -> String {
+fn validate_error(source: &str) -> String {
     let program = parse(source).unwrap_or_else(|e| panic!("{e:?}"));
-    verify(&program).expect_err("should not verify").message
+    validate(&program).expect_err("should not validate").message
 }
 
 #[test]
@@ -725,7 +725,7 @@ fn verifier_rejects_each_kind_of_bad_program() {
         ("program pointwise (a: [x])\ninput x: int\nbody {\n}\noutput @7\n".to_string(), "output 0: unknown variable @7"),
     ];
     for (source, expected) in cases {
-        let message = verify_error(&source);
+        let message = validate_error(&source);
         assert!(
             message.contains(expected),
             "expected {expected:?}, got {message:?} for\n{source}"

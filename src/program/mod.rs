@@ -26,14 +26,19 @@
 //! arithmetic promotes to `Float`. `FloorDiv` and `Mod` follow Python (floor). Comparisons give
 //! `Bool`; `Bool` is not arithmetic (convert with [`Func::Float`] or [`Func::Int`]).
 //!
-//! # What `verify` enforces
-//! See [`verify::verify`]: every variable is assigned before use in its scope, every state
+//! # Comparisons
+//! [`compare`] holds the comparison operators' semantics (which ordering satisfies each, the
+//! exact order of an int and a float) that the interpreter and the back end share.
+//!
+//! # What `validate` enforces
+//! See [`validate::validate`]: every variable is assigned before use in its scope, every state
 //! variable is initialised, operand types fit each operator, table lookups are in range of the
 //! table's columns, and each variable keeps one type.
 
+pub mod compare;
 pub mod interp;
 pub mod text;
-pub mod verify;
+pub mod validate;
 
 /// The type of a scalar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -189,20 +194,97 @@ pub enum Expr {
 }
 
 impl Expr {
-    /// Number of nodes of the expression tree (literals and variables count one each).
-    pub fn node_count(&self) -> usize {
+    /// `op operand`.
+    pub fn unary(op: UnaryOp, operand: Expr) -> Expr {
+        Expr::Unary(op, Box::new(operand))
+    }
+
+    /// `left op right`.
+    pub fn binary(op: BinaryOp, left: Expr, right: Expr) -> Expr {
+        Expr::Binary(op, Box::new(left), Box::new(right))
+    }
+
+    /// `then if cond else otherwise`.
+    pub fn select(cond: Expr, then: Expr, otherwise: Expr) -> Expr {
+        Expr::Select {
+            cond: Box::new(cond),
+            then: Box::new(then),
+            otherwise: Box::new(otherwise),
+        }
+    }
+
+    /// The same node with `rewrite` applied to each of its direct operands (left to right);
+    /// literals and variables are returned as they are.
+    pub fn map_operands(&self, mut rewrite: impl FnMut(&Expr) -> Expr) -> Expr {
         match self {
-            Expr::Lit(_) | Expr::Var(_) => 1,
-            Expr::Unary(_, a) => 1 + a.node_count(),
-            Expr::Binary(_, a, b) => 1 + a.node_count() + b.node_count(),
-            Expr::Call(_, args) => 1 + args.iter().map(Expr::node_count).sum::<usize>(),
+            Expr::Lit(_) | Expr::Var(_) => self.clone(),
+            Expr::Unary(op, operand) => Expr::unary(*op, rewrite(operand)),
+            Expr::Binary(op, left, right) => {
+                let left = rewrite(left);
+                Expr::binary(*op, left, rewrite(right))
+            }
+            Expr::Call(func, args) => Expr::Call(*func, args.iter().map(rewrite).collect()),
             Expr::Select {
                 cond,
                 then,
                 otherwise,
-            } => 1 + cond.node_count() + then.node_count() + otherwise.node_count(),
-            Expr::Lookup { index, .. } => 1 + index.node_count(),
+            } => {
+                let cond = rewrite(cond);
+                let then = rewrite(then);
+                Expr::select(cond, then, rewrite(otherwise))
+            }
+            Expr::Lookup {
+                table,
+                index,
+                column,
+            } => Expr::Lookup {
+                table: *table,
+                index: Box::new(rewrite(index)),
+                column: *column,
+            },
         }
+    }
+
+    /// Calls `visit` on each direct operand, left to right.
+    pub fn for_each_operand<'e>(&'e self, mut visit: impl FnMut(&'e Expr)) {
+        match self {
+            Expr::Lit(_) | Expr::Var(_) => {}
+            Expr::Unary(_, operand) => visit(operand),
+            Expr::Binary(_, left, right) => {
+                visit(left);
+                visit(right);
+            }
+            Expr::Call(_, args) => args.iter().for_each(visit),
+            Expr::Select {
+                cond,
+                then,
+                otherwise,
+            } => {
+                visit(cond);
+                visit(then);
+                visit(otherwise);
+            }
+            Expr::Lookup { index, .. } => visit(index),
+        }
+    }
+
+    /// Calls `visit` on every variable the expression reads, left to right (a variable read
+    /// twice is visited twice).
+    pub fn for_each_var(&self, mut visit: impl FnMut(VarId)) {
+        fn walk(expr: &Expr, visit: &mut impl FnMut(VarId)) {
+            if let Expr::Var(id) = expr {
+                visit(*id);
+            }
+            expr.for_each_operand(|operand| walk(operand, visit));
+        }
+        walk(self, &mut visit);
+    }
+
+    /// Number of nodes of the expression tree (literals and variables count one each).
+    pub fn node_count(&self) -> usize {
+        let mut count = 1;
+        self.for_each_operand(|operand| count += operand.node_count());
+        count
     }
 }
 
@@ -261,6 +343,19 @@ pub struct Program {
 }
 
 impl Program {
+    /// A program with `signature` and nothing else yet: no variables, tables, statements or
+    /// outputs (add them, then set the signature's variables).
+    pub fn new(signature: Signature) -> Program {
+        Program {
+            vars: Vec::new(),
+            tables: Vec::new(),
+            signature,
+            init: Vec::new(),
+            body: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
+
     /// The variable behind a handle.
     pub fn var(&self, id: VarId) -> &Var {
         &self.vars[id.0 as usize]

@@ -42,7 +42,7 @@ pub struct TypeAnalysis {
 impl TypeAnalysis {
     /// An analysis for expressions over variables of types `vars` (indexed by `VarId`) and
     /// tables of element types `tables` (indexed by `TableId`). A handle out of range is typed
-    /// `Float` (the program verifier rejects such programs before they get here).
+    /// `Float` (the program validator rejects such programs before they get here).
     pub fn new(vars: Arc<[Type]>, tables: Arc<[Type]>) -> Self {
         TypeAnalysis { vars, tables }
     }

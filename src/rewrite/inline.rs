@@ -54,56 +54,14 @@ pub fn inline_single_use(program: &Program) -> Program {
 }
 
 fn count_uses(expr: &Expr, uses: &mut BTreeMap<VarId, usize>) {
-    match expr {
-        Expr::Lit(_) => {}
-        Expr::Var(id) => *uses.entry(*id).or_default() += 1,
-        Expr::Unary(_, a) => count_uses(a, uses),
-        Expr::Binary(_, a, b) => {
-            count_uses(a, uses);
-            count_uses(b, uses);
-        }
-        Expr::Call(_, args) => args.iter().for_each(|a| count_uses(a, uses)),
-        Expr::Select {
-            cond,
-            then,
-            otherwise,
-        } => {
-            count_uses(cond, uses);
-            count_uses(then, uses);
-            count_uses(otherwise, uses);
-        }
-        Expr::Lookup { index, .. } => count_uses(index, uses),
-    }
+    expr.for_each_var(|id| *uses.entry(id).or_default() += 1);
 }
 
 fn substitute(expr: &Expr, bound: &BTreeMap<VarId, Expr>) -> Expr {
-    match expr {
-        Expr::Lit(_) => expr.clone(),
-        Expr::Var(id) => bound.get(id).cloned().unwrap_or_else(|| expr.clone()),
-        Expr::Unary(op, a) => Expr::Unary(*op, Box::new(substitute(a, bound))),
-        Expr::Binary(op, a, b) => Expr::Binary(
-            *op,
-            Box::new(substitute(a, bound)),
-            Box::new(substitute(b, bound)),
-        ),
-        Expr::Call(f, args) => Expr::Call(*f, args.iter().map(|a| substitute(a, bound)).collect()),
-        Expr::Select {
-            cond,
-            then,
-            otherwise,
-        } => Expr::Select {
-            cond: Box::new(substitute(cond, bound)),
-            then: Box::new(substitute(then, bound)),
-            otherwise: Box::new(substitute(otherwise, bound)),
-        },
-        Expr::Lookup {
-            table,
-            index,
-            column,
-        } => Expr::Lookup {
-            table: *table,
-            index: Box::new(substitute(index, bound)),
-            column: *column,
-        },
+    if let Expr::Var(id) = expr {
+        if let Some(value) = bound.get(id) {
+            return value.clone();
+        }
     }
+    expr.map_operands(|operand| substitute(operand, bound))
 }

@@ -32,7 +32,7 @@ use std::time::Duration;
 use egg::{CostFunction, Extractor, RecExpr, Runner, StopReason};
 use serde::Serialize;
 
-use crate::program::verify::{expr_type, verify};
+use crate::program::validate::{expr_type, validate};
 use crate::program::{Expr, Program, Stmt};
 use analysis::TypeAnalysis;
 use cost::Readability;
@@ -84,7 +84,7 @@ pub struct Report {
     /// Simplified expressions discarded because their type differs from the original's (a rule
     /// that does not preserve types; the expression is kept as written).
     pub rejected: usize,
-    /// Why the whole program was returned unchanged, if it was: it does not verify, or (a bug)
+    /// Why the whole program was returned unchanged, if it was: it does not validate, or (a bug)
     /// the simplified program does not.
     pub skipped: Option<String>,
 }
@@ -92,8 +92,8 @@ pub struct Report {
 /// Rewrites every expression of `program` to its most readable equivalent found within the
 /// limits of `options`.
 ///
-/// The result verifies whenever `program` does, and computes the same outputs on every input
-/// on which `program` runs without error (see the module doc). A program that does not verify
+/// The result validates whenever `program` does, and computes the same outputs on every input
+/// on which `program` runs without error (see the module doc). A program that does not validate
 /// is returned unchanged, with the reason in [`Report::skipped`]. Never fails: limits are
 /// reported, not raised.
 pub fn simplify_program(program: &Program, options: &Options) -> (Program, Report) {
@@ -109,7 +109,7 @@ pub fn simplify_program_finite(program: &Program, options: &Options) -> (Program
 
 fn simplify_with(program: &Program, options: &Options, rules: Vec<Rewrite>) -> (Program, Report) {
     let mut report = Report::default();
-    if let Err(error) = verify(program) {
+    if let Err(error) = validate(program) {
         report.skipped = Some(error.to_string());
         return (program.clone(), report);
     }
@@ -134,7 +134,7 @@ fn simplify_with(program: &Program, options: &Options, rules: Vec<Rewrite>) -> (
     for output in &mut simplified.outputs {
         pass.expr(output);
     }
-    if let Err(error) = verify(&simplified) {
+    if let Err(error) = validate(&simplified) {
         let reason = format!("the simplified program does not verify ({error}); kept as written");
         let report = Report {
             skipped: Some(reason),
@@ -158,7 +158,7 @@ impl Pass<'_> {
     /// Replaces `expr` by its normal form when that is strictly cheaper and has the same type.
     fn expr(&mut self, expr: &mut Expr) {
         self.report.expressions += 1;
-        // A verified program has only well-typed, well-formed expressions; anything else is
+        // A validated program has only well-typed, well-formed expressions; anything else is
         // left as written.
         let (Ok(ty), Ok(rec)) = (expr_type(self.program, expr), to_rec_expr(expr)) else {
             return;

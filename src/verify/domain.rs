@@ -65,27 +65,13 @@ pub fn parse_range(text: &str) -> Result<Range, DomainError> {
         if inclusive {
             return Err(fail("a real range is half-open: write lo..hi"));
         }
-        let lo: f64 = lo_text
-            .trim()
-            .parse()
-            .map_err(|_| fail("bad lower bound"))?;
-        let hi: f64 = hi_text
-            .trim()
-            .parse()
-            .map_err(|_| fail("bad upper bound"))?;
+        let (lo, hi): (f64, f64) = parse_bounds(lo_text, hi_text).map_err(fail)?;
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
             return Err(fail("need finite bounds with lo < hi"));
         }
         return Ok(Range::Reals { lo, hi });
     }
-    let lo: i64 = lo_text
-        .trim()
-        .parse()
-        .map_err(|_| fail("bad lower bound"))?;
-    let hi: i64 = hi_text
-        .trim()
-        .parse()
-        .map_err(|_| fail("bad upper bound"))?;
+    let (lo, hi): (i64, i64) = parse_bounds(lo_text, hi_text).map_err(fail)?;
     let hi = if inclusive {
         hi
     } else {
@@ -100,6 +86,13 @@ pub fn parse_range(text: &str) -> Result<Range, DomainError> {
         return Err(fail("integer bounds must lie within +-2^53"));
     }
     Ok(Range::Integers { lo, hi })
+}
+
+/// The two bounds of a range, trimmed and parsed; the reason when one does not parse.
+fn parse_bounds<T: std::str::FromStr>(lo: &str, hi: &str) -> Result<(T, T), &'static str> {
+    let lo = lo.trim().parse().map_err(|_| "bad lower bound")?;
+    let hi = hi.trim().parse().map_err(|_| "bad upper bound")?;
+    Ok((lo, hi))
 }
 
 /// Parses a comma-separated list of ranges.

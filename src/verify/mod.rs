@@ -314,18 +314,9 @@ impl ExampleLayout {
     /// The network's input tensors for one example.
     pub fn tensors(&self, example: &[f64]) -> Vec<Tensor> {
         match self {
-            ExampleLayout::Pointwise(inputs) => {
-                let mut offset = 0;
-                inputs
-                    .iter()
-                    .map(|(dtype, shape)| {
-                        let n: usize = shape.iter().product();
-                        let t = make_tensor(*dtype, shape, &example[offset..offset + n]);
-                        offset += n;
-                        t
-                    })
-                    .collect()
-            }
+            ExampleLayout::Pointwise(inputs) => split_inputs(inputs, example)
+                .map(|(dtype, shape, values)| make_tensor(dtype, shape, values))
+                .collect(),
             ExampleLayout::Sequence {
                 length,
                 input_dim,
@@ -333,6 +324,20 @@ impl ExampleLayout {
             } => vec![make_tensor(*dtype, &[1, *length, *input_dim], example)],
         }
     }
+}
+
+/// A pointwise example's features split by input: each input's type, shape and values.
+fn split_inputs<'e>(
+    inputs: &'e [(DType, Vec<usize>)],
+    example: &'e [f64],
+) -> impl Iterator<Item = (DType, &'e [usize], &'e [f64])> {
+    let mut offset = 0;
+    inputs.iter().map(move |(dtype, shape)| {
+        let n: usize = shape.iter().product();
+        let values = &example[offset..offset + n];
+        offset += n;
+        (*dtype, shape.as_slice(), values)
+    })
 }
 
 /// A tensor of the given type and shape from feature values (held as f64). Panics when
@@ -492,21 +497,9 @@ fn program_arguments(
         None => scalar(dtype, v),
     };
     match layout {
-        ExampleLayout::Pointwise(inputs) => {
-            let mut offset = 0;
-            inputs
-                .iter()
-                .map(|(dtype, shape)| {
-                    let n: usize = shape.iter().product();
-                    let args = example[offset..offset + n]
-                        .iter()
-                        .map(|&v| scalar(*dtype, v))
-                        .collect();
-                    offset += n;
-                    args
-                })
-                .collect()
-        }
+        ExampleLayout::Pointwise(inputs) => split_inputs(inputs, example)
+            .map(|(dtype, _, values)| values.iter().map(|&v| scalar(dtype, v)).collect())
+            .collect(),
         ExampleLayout::Sequence {
             input_dim, dtype, ..
         } => example
@@ -544,18 +537,11 @@ pub fn check_program(
     reference: &Reference,
     options: &VerifyOptions,
 ) -> Agreement {
-    let mut agreement = Agreement::new(examples.exhaustive);
-    for (example, expected) in examples.examples.iter().zip(&reference.outputs) {
-        let actual = run_program(program, layout, example).ok();
-        agreement.record(
-            example,
-            expected,
-            &reference.exact,
-            actual.as_deref(),
-            options.rel_tol,
-        );
-    }
-    agreement
+    let actual = examples
+        .examples
+        .iter()
+        .map(|example| run_program(program, layout, example).ok());
+    agreement_with_reference(examples, reference, actual, options)
 }
 
 /// Compares outputs computed elsewhere (for instance by `python3`) with the reference.
@@ -563,6 +549,17 @@ pub fn check_outputs(
     examples: &Examples,
     reference: &Reference,
     actual: &[Option<Vec<f64>>],
+    options: &VerifyOptions,
+) -> Agreement {
+    let actual = actual.iter().map(|outputs| outputs.as_deref());
+    agreement_with_reference(examples, reference, actual, options)
+}
+
+/// Records each example's actual outputs (`None`: the run failed) against the reference.
+fn agreement_with_reference<Outputs: std::ops::Deref<Target = [f64]>>(
+    examples: &Examples,
+    reference: &Reference,
+    actual: impl Iterator<Item = Option<Outputs>>,
     options: &VerifyOptions,
 ) -> Agreement {
     let mut agreement = Agreement::new(examples.exhaustive);

@@ -238,6 +238,37 @@ impl<'a> Printer<'a> {
         }
     }
 
+    /// Where the walk goes on from the `StartConditionalContent(condition)` at `index`: into
+    /// the content (its frame pushed) when the condition holds, else to the end tag.
+    fn enter_conditional_content(
+        &self,
+        condition: Condition,
+        index: usize,
+        frame: Frame,
+        stack: &mut Vec<Frame>,
+    ) -> usize {
+        if self.mode_of(condition, frame) == condition.mode {
+            stack.push(frame);
+            index
+        } else {
+            self.ends[index]
+        }
+    }
+
+    /// The frame inside `StartIndentIfGroupBreaks(id)`: one level deeper when group `id` is
+    /// expanded.
+    fn indent_if_group_breaks(&self, id: GroupId, frame: Frame) -> Frame {
+        let condition = Condition {
+            mode: Mode::Expanded,
+            group: Some(id),
+        };
+        if self.mode_of(condition, frame) == Mode::Expanded {
+            frame.indented()
+        } else {
+            frame
+        }
+    }
+
     fn set_mode(&mut self, id: GroupId, mode: Mode) {
         if let Some(slot) = self.modes.get_mut(id.0) {
             *slot = Some(mode);
@@ -294,23 +325,11 @@ impl<'a> Printer<'a> {
                     }
                 }
                 Element::StartConditionalContent(condition) => {
-                    if self.mode_of(*condition, frame) == condition.mode {
-                        stack.push(frame);
-                    } else {
-                        index = self.ends[index];
-                    }
+                    index = self.enter_conditional_content(*condition, index, frame, &mut stack);
                 }
                 Element::StartIndent => stack.push(frame.indented()),
                 Element::StartIndentIfGroupBreaks(id) => {
-                    let condition = Condition {
-                        mode: Mode::Expanded,
-                        group: Some(*id),
-                    };
-                    if self.mode_of(condition, frame) == Mode::Expanded {
-                        stack.push(frame.indented());
-                    } else {
-                        stack.push(frame);
-                    }
+                    stack.push(self.indent_if_group_breaks(*id, frame));
                 }
                 Element::StartFitsExpanded { condition, .. } => {
                     let met = condition.is_none_or(|c| self.mode_of(c, frame) == c.mode);
@@ -435,23 +454,11 @@ impl<'a> Printer<'a> {
                     }
                 }
                 Element::StartConditionalContent(condition) => {
-                    if self.mode_of(*condition, frame) == condition.mode {
-                        stack.push(frame);
-                    } else {
-                        index = self.ends[index];
-                    }
+                    index = self.enter_conditional_content(*condition, index, frame, &mut stack);
                 }
                 Element::StartIndent => stack.push(frame.indented()),
                 Element::StartIndentIfGroupBreaks(id) => {
-                    let condition = Condition {
-                        mode: Mode::Expanded,
-                        group: Some(*id),
-                    };
-                    if self.mode_of(condition, frame) == Mode::Expanded {
-                        stack.push(frame.indented());
-                    } else {
-                        stack.push(frame);
-                    }
+                    stack.push(self.indent_if_group_breaks(*id, frame));
                 }
                 Element::StartFitsExpanded {
                     condition,

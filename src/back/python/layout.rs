@@ -7,7 +7,8 @@
 //! at the statement's indentation.
 
 use super::doc::{Condition, Doc, Element, GroupId, Line, Mode};
-use super::syntax::{PyBinary, PyExpr, PyStmt, PyUnary};
+use super::syntax::{binary_precedence, binary_token, Precedence, PyExpr, PyStmt, PyUnary};
+use crate::program::BinaryOp;
 
 /// Lays out a block of statements at `indent` levels, one statement per line.
 pub(crate) fn write_block(out: &mut String, statements: &[PyStmt], indent: usize) {
@@ -71,7 +72,7 @@ struct Layout {
 /// One element of a flattened binary chain.
 enum Part<'a> {
     Operand(&'a PyExpr),
-    Operator(PyBinary),
+    Operator(BinaryOp),
 }
 
 impl Layout {
@@ -172,23 +173,19 @@ impl Layout {
     /// enabled only then (`optional_parentheses`).
     fn optional_parentheses(&mut self, content: impl FnOnce(&mut Self)) {
         let id = self.doc.group_id();
-        self.with_level(Level::Expression(Some(id)), |layout| {
-            layout.start_group(Some(id));
-            layout.if_group_breaks("(", None);
-            layout.doc.push(Element::StartIndentIfGroupBreaks(id));
-            layout.doc.line(Line::Soft);
-            content(layout);
-            layout.doc.push(Element::EndIndentIfGroupBreaks);
-            layout.doc.line(Line::Soft);
-            layout.if_group_breaks(")", None);
-            layout.doc.push(Element::EndGroup);
-        });
+        self.group_parentheses(id, Level::Expression(Some(id)), content);
     }
 
     /// Parentheses that appear when the content does not fit flat (`parenthesize_if_expands`).
     fn parenthesize_if_expands(&mut self, content: impl FnOnce(&mut Self)) {
         let id = self.doc.group_id();
-        self.with_level(Level::Parenthesized, |layout| {
+        self.group_parentheses(id, Level::Parenthesized, content);
+    }
+
+    /// Group `id` around `content` (laid out at `level`), with parentheses and an indent that
+    /// appear only when the group breaks.
+    fn group_parentheses(&mut self, id: GroupId, level: Level, content: impl FnOnce(&mut Self)) {
+        self.with_level(level, |layout| {
             layout.start_group(Some(id));
             layout.if_group_breaks("(", None);
             layout.doc.push(Element::StartIndentIfGroupBreaks(id));
@@ -431,7 +428,7 @@ impl Layout {
                 Part::Operator(op) => Some(split_rank(*op)),
                 Part::Operand(_) => None,
             })
-            .max();
+            .min();
         let Some(loosest) = loosest else {
             if let [Part::Operand(operand)] = parts {
                 self.expr(operand);
@@ -448,7 +445,7 @@ impl Layout {
             }
             self.chain_run(&parts[start..index]);
             self.in_parentheses_only_line();
-            self.doc.text(op.token());
+            self.doc.text(binary_token(*op));
             self.doc.text(" ");
             start = index + 1;
         }
@@ -475,15 +472,12 @@ fn flatten<'a>(expr: &'a PyExpr, parts: &mut Vec<Part<'a>>) {
     }
 }
 
-/// Ruff's split priority: higher splits first; `and` and `or` split together.
-fn split_rank(op: PyBinary) -> u8 {
-    match op {
-        PyBinary::Mul | PyBinary::Div | PyBinary::FloorDiv | PyBinary::Mod => 0,
-        PyBinary::Add | PyBinary::Sub => 1,
-        PyBinary::Lt | PyBinary::Le | PyBinary::Gt | PyBinary::Ge | PyBinary::Eq | PyBinary::Ne => {
-            2
-        }
-        PyBinary::And | PyBinary::Or => 3,
+/// Ruff's split priority: the loosest operators split first (the lowest precedence); `and`
+/// and `or` split together.
+fn split_rank(op: BinaryOp) -> Precedence {
+    match binary_precedence(op) {
+        Precedence::Or => Precedence::And,
+        other => other,
     }
 }
 
@@ -509,9 +503,9 @@ fn needs_parentheses(expr: &PyExpr) -> NeedsParentheses {
 fn can_omit_optional_parentheses(expr: &PyExpr) -> bool {
     let mut visitor = OmitVisitor::default();
     visitor.visit_subexpression(expr);
-    if !visitor.any_parenthesized || visitor.max_count > 1 {
+    if !visitor.any_parenthesized || visitor.loosest_count > 1 {
         false
-    } else if visitor.max_rank.is_none() {
+    } else if visitor.loosest.is_none() {
         true
     } else {
         visitor.last.is_some_and(has_non_empty_brackets)
@@ -537,9 +531,9 @@ fn has_non_empty_brackets(expr: &PyExpr) -> bool {
 
 #[derive(Default)]
 struct OmitVisitor<'a> {
-    /// Ranks: 0-3 as [`split_rank`], 4 for a conditional.
-    max_rank: Option<u8>,
-    max_count: u32,
+    /// The loosest operator seen, as [`split_rank`] ranks it; a conditional is the loosest.
+    loosest: Option<Precedence>,
+    loosest_count: u32,
     any_parenthesized: bool,
     last: Option<&'a PyExpr>,
     /// The first operand, unless the expression starts with a token such as `not`.
@@ -548,13 +542,13 @@ struct OmitVisitor<'a> {
 }
 
 impl<'a> OmitVisitor<'a> {
-    fn update(&mut self, rank: u8, count: u32) {
-        match self.max_rank {
-            Some(current) if current > rank => {}
-            Some(current) if current == rank => self.max_count += count,
+    fn update(&mut self, rank: Precedence, count: u32) {
+        match self.loosest {
+            Some(current) if current < rank => {}
+            Some(current) if current == rank => self.loosest_count += count,
             _ => {
-                self.max_rank = Some(rank);
-                self.max_count = count;
+                self.loosest = Some(rank);
+                self.loosest_count = count;
             }
         }
     }
@@ -587,7 +581,7 @@ impl<'a> OmitVisitor<'a> {
                 self.visit_expr(right);
             }
             PyExpr::If { body, test, orelse } => {
-                self.update(4, 2);
+                self.update(Precedence::Conditional, 2);
                 self.visit_expr(body);
                 self.visit_expr(test);
                 self.visit_expr(orelse);
@@ -626,7 +620,7 @@ mod tests {
         PyExpr::name(text)
     }
 
-    fn bin(op: PyBinary, left: PyExpr, right: PyExpr) -> PyExpr {
+    fn bin(op: BinaryOp, left: PyExpr, right: PyExpr) -> PyExpr {
         PyExpr::Binary(op, Box::new(left), Box::new(right))
     }
 
@@ -645,7 +639,7 @@ mod tests {
 
     #[test]
     fn a_short_sum_stays_on_one_line() {
-        let value = bin(PyBinary::Add, n("a"), bin(PyBinary::Mul, n("b"), n("c")));
+        let value = bin(BinaryOp::Add, n("a"), bin(BinaryOp::Mul, n("b"), n("c")));
         assert_eq!(assign("y", value), "        y = a + b * c\n");
     }
 
@@ -655,9 +649,9 @@ mod tests {
         let b = "b".repeat(30);
         let c = "c".repeat(30);
         let value = bin(
-            PyBinary::Add,
-            bin(PyBinary::Mul, n(&a), n(&b)),
-            bin(PyBinary::Mul, n(&c), n("d")),
+            BinaryOp::Add,
+            bin(BinaryOp::Mul, n(&a), n(&b)),
+            bin(BinaryOp::Mul, n(&c), n("d")),
         );
         assert_eq!(
             assign("y", value),

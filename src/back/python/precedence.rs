@@ -8,10 +8,11 @@
 //! the operator (`x - 0.5`), which IEEE and Python integers define identically. A comparison
 //! with a boolean literal (`x == True`) prints as the boolean itself or its negation.
 
-use super::syntax::{Precedence, PyBinary, PyExpr, PyUnary};
-use super::tidy::type_of;
+use super::syntax::{binary_precedence, Precedence, PyExpr, PyUnary};
 use super::PythonError;
 use crate::diag::Location;
+use crate::program::compare::Comparison;
+use crate::program::validate::expr_type;
 use crate::program::{BinaryOp, Expr, Func, Literal, Program, TableId, Type, UnaryOp, VarId};
 
 /// Which module-level helpers and imports the printed expressions use.
@@ -67,9 +68,9 @@ impl Lowering<'_> {
             Ok(parenthesize(lowering.lower(e)?, Precedence::Additive))
         };
         let (a, b, c) = (operand(self, a)?, operand(self, b)?, operand(self, c)?);
-        let inner = PyExpr::Binary(comparison(*first), Box::new(a), Box::new(b));
+        let inner = PyExpr::Binary(python_operator(*first), Box::new(a), Box::new(b));
         Ok(Some(PyExpr::Binary(
-            comparison(*second),
+            python_operator(*second),
             Box::new(inner),
             Box::new(c),
         )))
@@ -138,27 +139,11 @@ impl Lowering<'_> {
 
     /// The identifier of a variable.
     pub(crate) fn var_name(&self, id: VarId) -> Result<&str, PythonError> {
-        self.var_names
-            .get(id.0 as usize)
-            .map(String::as_str)
-            .ok_or_else(|| {
-                PythonError::new(
-                    format!("variable handle {} is out of range", id.0),
-                    Location::Unknown,
-                )
-            })
+        allocated_name(self.var_names, "variable", id.0)
     }
 
     fn table_name(&self, id: TableId) -> Result<&str, PythonError> {
-        self.table_names
-            .get(id.0 as usize)
-            .map(String::as_str)
-            .ok_or_else(|| {
-                PythonError::new(
-                    format!("table handle {} is out of range", id.0),
-                    Location::Unknown,
-                )
-            })
+        allocated_name(self.table_names, "table", id.0)
     }
 
     /// A literal, negated when `negate` (negation is exact, so `-(-2.5)` is `2.5`).
@@ -204,23 +189,7 @@ impl Lowering<'_> {
     }
 
     fn binary(&mut self, op: BinaryOp, left: &Expr, right: &Expr) -> Result<PyExpr, PythonError> {
-        let py_op = match op {
-            BinaryOp::Add => PyBinary::Add,
-            BinaryOp::Sub => PyBinary::Sub,
-            BinaryOp::Mul => PyBinary::Mul,
-            BinaryOp::Div => PyBinary::Div,
-            BinaryOp::FloorDiv => PyBinary::FloorDiv,
-            BinaryOp::Mod => PyBinary::Mod,
-            BinaryOp::Lt => PyBinary::Lt,
-            BinaryOp::Le => PyBinary::Le,
-            BinaryOp::Gt => PyBinary::Gt,
-            BinaryOp::Ge => PyBinary::Ge,
-            BinaryOp::Eq => PyBinary::Eq,
-            // Exclusive or of booleans is inequality.
-            BinaryOp::Ne | BinaryOp::Xor => PyBinary::Ne,
-            BinaryOp::And => PyBinary::And,
-            BinaryOp::Or => PyBinary::Or,
-        };
+        let py_op = python_operator(op);
         if is_comparison(op) {
             if let (Expr::Var(a), Expr::Var(b)) = (left, right) {
                 if a == b {
@@ -228,7 +197,7 @@ impl Lowering<'_> {
                 }
             }
         }
-        if matches!(py_op, PyBinary::Eq | PyBinary::Ne) {
+        if matches!(py_op, BinaryOp::Eq | BinaryOp::Ne) {
             if let Some(folded) = self.boolean_comparison(py_op, left, right)? {
                 return Ok(folded);
             }
@@ -239,26 +208,21 @@ impl Lowering<'_> {
             }
         }
         let (py_op, right) = match (py_op, self.fold_negative(right)) {
-            (PyBinary::Add, Some(positive)) => (PyBinary::Sub, positive?),
-            (PyBinary::Sub, Some(positive)) => (PyBinary::Add, positive?),
+            (BinaryOp::Add, Some(positive)) => (BinaryOp::Sub, positive?),
+            (BinaryOp::Sub, Some(positive)) => (BinaryOp::Add, positive?),
             _ => (py_op, self.lower(right)?),
         };
         let left = self.lower(left)?;
-        let precedence = py_op.precedence();
-        let (left_min, right_min) = match py_op {
-            PyBinary::And | PyBinary::Or => (precedence, precedence),
-            PyBinary::Lt
-            | PyBinary::Le
-            | PyBinary::Gt
-            | PyBinary::Ge
-            | PyBinary::Eq
-            | PyBinary::Ne => (Precedence::Additive, Precedence::Additive),
-            PyBinary::Add
-            | PyBinary::Sub
-            | PyBinary::Mul
-            | PyBinary::Div
-            | PyBinary::FloorDiv
-            | PyBinary::Mod => (precedence, tighter(precedence)),
+        let precedence = binary_precedence(py_op);
+        let (left_min, right_min) = match precedence {
+            Precedence::And | Precedence::Or => (precedence, precedence),
+            Precedence::Comparison => (Precedence::Additive, Precedence::Additive),
+            Precedence::Conditional
+            | Precedence::Not
+            | Precedence::Additive
+            | Precedence::Multiplicative
+            | Precedence::Unary
+            | Precedence::Atom => (precedence, tighter(precedence)),
         };
         Ok(PyExpr::Binary(
             py_op,
@@ -278,7 +242,7 @@ impl Lowering<'_> {
     /// compared with a number prints as `1`/`0`, which Python compares identically.
     fn boolean_comparison(
         &mut self,
-        op: PyBinary,
+        op: BinaryOp,
         left: &Expr,
         right: &Expr,
     ) -> Result<Option<PyExpr>, PythonError> {
@@ -287,14 +251,14 @@ impl Lowering<'_> {
             (Expr::Lit(Literal::Bool(value)), _) => (*value, right),
             _ => return Ok(None),
         };
-        let keep = (op == PyBinary::Eq) == literal;
+        let keep = (op == BinaryOp::Eq) == literal;
         if let Expr::Lit(Literal::Bool(value)) = other {
             let result = if keep { *value } else { !*value };
             return Ok(Some(PyExpr::Number(
                 if result { "True" } else { "False" }.to_string(),
             )));
         }
-        if type_of(self.program, other) == Some(Type::Bool) {
+        if expr_type(self.program, other).ok() == Some(Type::Bool) {
             let other = self.lower(other)?;
             return Ok(Some(if keep {
                 other
@@ -373,37 +337,30 @@ impl Lowering<'_> {
     }
 }
 
-fn is_comparison(op: BinaryOp) -> bool {
-    matches!(
-        op,
-        BinaryOp::Lt
-            | BinaryOp::Le
-            | BinaryOp::Gt
-            | BinaryOp::Ge
-            | BinaryOp::Eq
-            | BinaryOp::Ne
-            | BinaryOp::Xor
-    )
+/// The identifier allocated for handle `index` of a `kind` ("variable", "table").
+fn allocated_name<'n>(names: &'n [String], kind: &str, index: u32) -> Result<&'n str, PythonError> {
+    names
+        .get(index as usize)
+        .map(String::as_str)
+        .ok_or_else(|| {
+            PythonError::new(
+                format!("{kind} handle {index} is out of range"),
+                Location::Unknown,
+            )
+        })
 }
 
-/// The Python operator of a comparison (`Xor` of booleans is `!=`).
-fn comparison(op: BinaryOp) -> PyBinary {
-    match op {
-        BinaryOp::Lt => PyBinary::Lt,
-        BinaryOp::Le => PyBinary::Le,
-        BinaryOp::Gt => PyBinary::Gt,
-        BinaryOp::Ge => PyBinary::Ge,
-        BinaryOp::Eq => PyBinary::Eq,
+/// Whether `op` prints as a Python comparison (`^` of Booleans prints as `!=`).
+fn is_comparison(op: BinaryOp) -> bool {
+    op.comparison().is_some() || op == BinaryOp::Xor
+}
+
+/// The operator Python prints for `op`: exclusive or of Booleans is inequality.
+fn python_operator(op: BinaryOp) -> BinaryOp {
+    if op == BinaryOp::Xor {
         BinaryOp::Ne
-        | BinaryOp::Xor
-        | BinaryOp::Add
-        | BinaryOp::Sub
-        | BinaryOp::Mul
-        | BinaryOp::Div
-        | BinaryOp::FloorDiv
-        | BinaryOp::Mod
-        | BinaryOp::And
-        | BinaryOp::Or => PyBinary::Ne,
+    } else {
+        op
     }
 }
 
@@ -414,6 +371,7 @@ fn min_max_select(cond: &Expr, then: &Expr, otherwise: &Expr) -> Option<Expr> {
     let Expr::Binary(op, l, r) = cond else {
         return None;
     };
+    let comparison = op.comparison()?;
     let (l, r) = (l.as_ref(), r.as_ref());
     let same_order = then == l && otherwise == r;
     let swapped = then == r && otherwise == l;
@@ -422,30 +380,17 @@ fn min_max_select(cond: &Expr, then: &Expr, otherwise: &Expr) -> Option<Expr> {
     }
     let call =
         |func, first: &Expr, second: &Expr| Expr::Call(func, vec![first.clone(), second.clone()]);
-    match (op, same_order) {
-        (BinaryOp::Gt, true) => Some(call(Func::Max, r, l)),
-        (BinaryOp::Lt, true) => Some(call(Func::Min, r, l)),
-        (BinaryOp::Gt, false) => Some(call(Func::Min, l, r)),
-        (BinaryOp::Lt, false) => Some(call(Func::Max, l, r)),
-        (BinaryOp::Ge | BinaryOp::Le, _) => Some(Expr::Select {
-            cond: Box::new(Expr::Unary(UnaryOp::Not, Box::new(cond.clone()))),
-            then: Box::new(otherwise.clone()),
-            otherwise: Box::new(then.clone()),
-        }),
-        (
-            BinaryOp::Eq
-            | BinaryOp::Ne
-            | BinaryOp::Add
-            | BinaryOp::Sub
-            | BinaryOp::Mul
-            | BinaryOp::Div
-            | BinaryOp::FloorDiv
-            | BinaryOp::Mod
-            | BinaryOp::And
-            | BinaryOp::Or
-            | BinaryOp::Xor,
-            _,
-        ) => None,
+    match (comparison, same_order) {
+        (Comparison::Greater, true) => Some(call(Func::Max, r, l)),
+        (Comparison::Less, true) => Some(call(Func::Min, r, l)),
+        (Comparison::Greater, false) => Some(call(Func::Min, l, r)),
+        (Comparison::Less, false) => Some(call(Func::Max, l, r)),
+        (Comparison::GreaterOrEqual | Comparison::LessOrEqual, _) => Some(Expr::select(
+            Expr::unary(UnaryOp::Not, cond.clone()),
+            otherwise.clone(),
+            then.clone(),
+        )),
+        (Comparison::Equal | Comparison::NotEqual, _) => None,
     }
 }
 

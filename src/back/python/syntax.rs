@@ -1,6 +1,8 @@
 //! The small Python syntax tree the writer prints: expressions with their parentheses already
 //! decided (by `precedence`), and the statement shapes a module uses.
 
+use crate::program::BinaryOp;
+
 /// A Python expression. Identifiers and literal texts are already final.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum PyExpr {
@@ -11,7 +13,8 @@ pub(crate) enum PyExpr {
     /// `value.attr`, for `math.inf`, `math.tanh`, `outputs.append`.
     Attribute(Box<PyExpr>, &'static str),
     Unary(PyUnary, Box<PyExpr>),
-    Binary(PyBinary, Box<PyExpr>, Box<PyExpr>),
+    /// A binary operator of the program IR, printed as Python spells it ([`binary_token`]).
+    Binary(BinaryOp, Box<PyExpr>, Box<PyExpr>),
     Call(Box<PyExpr>, Vec<PyExpr>),
     /// `value[index]`.
     Subscript(Box<PyExpr>, Box<PyExpr>),
@@ -35,62 +38,43 @@ pub(crate) enum PyUnary {
     Not,
 }
 
-/// Python binary operators, comparisons and boolean operators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PyBinary {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    FloorDiv,
-    Mod,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Eq,
-    Ne,
-    And,
-    Or,
+/// Python's token for a binary operator; `^` of Booleans prints as `!=`, which is its value on
+/// `bool`s.
+pub(crate) fn binary_token(op: BinaryOp) -> &'static str {
+    match op {
+        BinaryOp::Add => "+",
+        BinaryOp::Sub => "-",
+        BinaryOp::Mul => "*",
+        BinaryOp::Div => "/",
+        BinaryOp::FloorDiv => "//",
+        BinaryOp::Mod => "%",
+        BinaryOp::Lt => "<",
+        BinaryOp::Le => "<=",
+        BinaryOp::Gt => ">",
+        BinaryOp::Ge => ">=",
+        BinaryOp::Eq => "==",
+        BinaryOp::Ne | BinaryOp::Xor => "!=",
+        BinaryOp::And => "and",
+        BinaryOp::Or => "or",
+    }
 }
 
-impl PyBinary {
-    /// The operator's token.
-    pub(crate) fn token(self) -> &'static str {
-        match self {
-            PyBinary::Add => "+",
-            PyBinary::Sub => "-",
-            PyBinary::Mul => "*",
-            PyBinary::Div => "/",
-            PyBinary::FloorDiv => "//",
-            PyBinary::Mod => "%",
-            PyBinary::Lt => "<",
-            PyBinary::Le => "<=",
-            PyBinary::Gt => ">",
-            PyBinary::Ge => ">=",
-            PyBinary::Eq => "==",
-            PyBinary::Ne => "!=",
-            PyBinary::And => "and",
-            PyBinary::Or => "or",
+/// Python's binding strength of a binary operator; higher binds tighter.
+pub(crate) fn binary_precedence(op: BinaryOp) -> Precedence {
+    match op {
+        BinaryOp::Mul | BinaryOp::Div | BinaryOp::FloorDiv | BinaryOp::Mod => {
+            Precedence::Multiplicative
         }
-    }
-
-    /// Python's binding strength; higher binds tighter.
-    pub(crate) fn precedence(self) -> Precedence {
-        match self {
-            PyBinary::Mul | PyBinary::Div | PyBinary::FloorDiv | PyBinary::Mod => {
-                Precedence::Multiplicative
-            }
-            PyBinary::Add | PyBinary::Sub => Precedence::Additive,
-            PyBinary::Lt
-            | PyBinary::Le
-            | PyBinary::Gt
-            | PyBinary::Ge
-            | PyBinary::Eq
-            | PyBinary::Ne => Precedence::Comparison,
-            PyBinary::And => Precedence::And,
-            PyBinary::Or => Precedence::Or,
-        }
+        BinaryOp::Add | BinaryOp::Sub => Precedence::Additive,
+        BinaryOp::And => Precedence::And,
+        BinaryOp::Or => Precedence::Or,
+        BinaryOp::Lt
+        | BinaryOp::Le
+        | BinaryOp::Gt
+        | BinaryOp::Ge
+        | BinaryOp::Eq
+        | BinaryOp::Ne
+        | BinaryOp::Xor => Precedence::Comparison,
     }
 }
 
@@ -130,7 +114,7 @@ impl PyExpr {
             }
             PyExpr::Unary(PyUnary::Neg, _) => Precedence::Unary,
             PyExpr::Unary(PyUnary::Not, _) => Precedence::Not,
-            PyExpr::Binary(op, _, _) => op.precedence(),
+            PyExpr::Binary(op, _, _) => binary_precedence(*op),
             PyExpr::If { .. } => Precedence::Conditional,
         }
     }

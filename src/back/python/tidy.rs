@@ -6,8 +6,8 @@
 //! Every rewrite keeps the value for all inputs (IEEE negation and comparison rules, Python's
 //! integer semantics); those that need an operand's type apply only where it is known.
 
-use std::cmp::Ordering;
-
+use crate::program::compare::literal_order;
+use crate::program::validate::expr_type;
 use crate::program::{BinaryOp, Expr, Func, Literal, Program, Stmt, Type, UnaryOp};
 
 /// The program with every expression tidied.
@@ -37,37 +37,7 @@ pub(crate) fn tidy_program(program: &Program) -> Program {
 
 /// Rewrites `expr` bottom-up.
 pub(crate) fn tidy(program: &Program, expr: &Expr) -> Expr {
-    let expr = match expr {
-        Expr::Lit(_) | Expr::Var(_) => return expr.clone(),
-        Expr::Unary(op, operand) => Expr::Unary(*op, Box::new(tidy(program, operand))),
-        Expr::Binary(op, left, right) => Expr::Binary(
-            *op,
-            Box::new(tidy(program, left)),
-            Box::new(tidy(program, right)),
-        ),
-        Expr::Call(func, args) => {
-            Expr::Call(*func, args.iter().map(|arg| tidy(program, arg)).collect())
-        }
-        Expr::Select {
-            cond,
-            then,
-            otherwise,
-        } => Expr::Select {
-            cond: Box::new(tidy(program, cond)),
-            then: Box::new(tidy(program, then)),
-            otherwise: Box::new(tidy(program, otherwise)),
-        },
-        Expr::Lookup {
-            table,
-            index,
-            column,
-        } => Expr::Lookup {
-            table: *table,
-            index: Box::new(tidy(program, index)),
-            column: *column,
-        },
-    };
-    rewrite(program, expr)
+    rewrite(program, expr.map_operands(|operand| tidy(program, operand)))
 }
 
 /// One rewrite at the root (the operands are already tidy).
@@ -119,7 +89,9 @@ fn rewrite(program: &Program, expr: Expr) -> Expr {
 fn negate_bool(program: &Program, operand: Expr) -> Expr {
     match operand {
         Expr::Lit(Literal::Bool(value)) => Expr::Lit(Literal::Bool(!value)),
-        Expr::Unary(UnaryOp::Not, inner) if type_of(program, &inner) == Some(Type::Bool) => *inner,
+        Expr::Unary(UnaryOp::Not, inner) if expr_type(program, &inner).ok() == Some(Type::Bool) => {
+            *inner
+        }
         Expr::Binary(BinaryOp::Eq, left, right) => Expr::Binary(BinaryOp::Ne, left, right),
         Expr::Binary(BinaryOp::Ne, left, right) => Expr::Binary(BinaryOp::Eq, left, right),
         Expr::Binary(BinaryOp::Xor, left, right) => Expr::Binary(BinaryOp::Eq, left, right),
@@ -137,7 +109,7 @@ fn binary(program: &Program, op: BinaryOp, left: Expr, right: Expr) -> Expr {
             }
             // A variable compared with itself: constant unless it is a float (NaN).
             if let (Expr::Var(a), Expr::Var(b)) = (&left, &right) {
-                let is_float = type_of(program, &left) == Some(Type::Float);
+                let is_float = expr_type(program, &left).ok() == Some(Type::Float);
                 if a == b && (!is_float || matches!(op, BinaryOp::Lt | BinaryOp::Gt)) {
                     let reflexive = matches!(op, BinaryOp::Eq | BinaryOp::Le | BinaryOp::Ge);
                     return Expr::Lit(Literal::Bool(reflexive && !is_float));
@@ -160,7 +132,7 @@ fn binary(program: &Program, op: BinaryOp, left: Expr, right: Expr) -> Expr {
             None => Expr::Binary(op, Box::new(left), Box::new(right)),
         },
         BinaryOp::And | BinaryOp::Or => {
-            let is_bool = |e: &Expr| type_of(program, e) == Some(Type::Bool);
+            let is_bool = |e: &Expr| expr_type(program, e).ok() == Some(Type::Bool);
             // The literal that decides the result (`x and False`), and the neutral one.
             let absorbing = op == BinaryOp::Or;
             match (&left, &right) {
@@ -208,7 +180,7 @@ fn boolean_literal_comparison(
         (Expr::Lit(Literal::Bool(value)), _) => (*value, right),
         _ => return None,
     };
-    if type_of(program, other) != Some(Type::Bool) {
+    if expr_type(program, other).ok() != Some(Type::Bool) {
         return None;
     }
     if (op == BinaryOp::Eq) == literal {
@@ -223,7 +195,7 @@ fn call(program: &Program, func: Func, mut args: Vec<Expr>) -> Expr {
         return Expr::Call(func, args);
     }
     let arg = &args[0];
-    let is_int = type_of(program, arg) == Some(Type::Int);
+    let is_int = expr_type(program, arg).ok() == Some(Type::Int);
     match (func, arg) {
         // abs(-x) is abs(x).
         (Func::Abs, Expr::Unary(UnaryOp::Neg, inner)) => {
@@ -240,100 +212,13 @@ fn call(program: &Program, func: Func, mut args: Vec<Expr>) -> Expr {
     }
 }
 
-/// Compares two literals as Python does (integers and floats compare exactly).
+/// Whether a comparison of two numeric literals holds, as Python compares them (integers and
+/// floats exactly); `None` for a Boolean literal or an operator that is not a comparison.
 fn compare_literals(op: BinaryOp, a: Literal, b: Literal) -> Option<bool> {
-    let ordering = match (a, b) {
-        (Literal::Int(x), Literal::Int(y)) => Some(x.cmp(&y)),
-        (Literal::Float(x), Literal::Float(y)) => x.partial_cmp(&y),
-        (Literal::Int(x), Literal::Float(y)) => compare_int_float(x, y),
-        (Literal::Float(x), Literal::Int(y)) => compare_int_float(y, x).map(Ordering::reverse),
-        (Literal::Bool(_), _) | (_, Literal::Bool(_)) => return None,
-    };
-    Some(match ordering {
-        None => op == BinaryOp::Ne,
-        Some(ordering) => match op {
-            BinaryOp::Lt => ordering == Ordering::Less,
-            BinaryOp::Le => ordering != Ordering::Greater,
-            BinaryOp::Gt => ordering == Ordering::Greater,
-            BinaryOp::Ge => ordering != Ordering::Less,
-            BinaryOp::Eq => ordering == Ordering::Equal,
-            BinaryOp::Ne => ordering != Ordering::Equal,
-            BinaryOp::Add
-            | BinaryOp::Sub
-            | BinaryOp::Mul
-            | BinaryOp::Div
-            | BinaryOp::FloorDiv
-            | BinaryOp::Mod
-            | BinaryOp::And
-            | BinaryOp::Or
-            | BinaryOp::Xor => return None,
-        },
-    })
-}
-
-/// The exact order of an integer and a float (no rounding of the integer).
-fn compare_int_float(x: i64, y: f64) -> Option<Ordering> {
-    if y.is_nan() {
+    if matches!(a, Literal::Bool(_)) || matches!(b, Literal::Bool(_)) {
         return None;
     }
-    // Every i64 lies strictly between these two floats.
-    if y >= 9.3e18 {
-        return Some(Ordering::Less);
-    }
-    if y <= -9.3e18 {
-        return Some(Ordering::Greater);
-    }
-    let whole = y.trunc();
-    // |whole| < 9.3e18 fits in i128 exactly.
-    let by_whole = i128::from(x).cmp(&(whole as i128));
-    if by_whole != Ordering::Equal {
-        return Some(by_whole);
-    }
-    0.0f64.partial_cmp(&(y - whole))
-}
-
-/// The type of an expression where its form tells it.
-pub(crate) fn type_of(program: &Program, expr: &Expr) -> Option<Type> {
-    match expr {
-        Expr::Lit(literal) => Some(literal.ty()),
-        Expr::Var(id) => program.vars.get(id.0 as usize).map(|var| var.ty),
-        Expr::Unary(UnaryOp::Neg, operand) => type_of(program, operand),
-        Expr::Unary(UnaryOp::Not, _) => Some(Type::Bool),
-        Expr::Binary(op, left, right) => match op {
-            BinaryOp::Div => Some(Type::Float),
-            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::FloorDiv | BinaryOp::Mod => {
-                numeric(type_of(program, left)?, type_of(program, right)?)
-            }
-            BinaryOp::Lt
-            | BinaryOp::Le
-            | BinaryOp::Gt
-            | BinaryOp::Ge
-            | BinaryOp::Eq
-            | BinaryOp::Ne
-            | BinaryOp::And
-            | BinaryOp::Or
-            | BinaryOp::Xor => Some(Type::Bool),
-        },
-        Expr::Call(func, args) => match func {
-            Func::Float | Func::Tanh | Func::Sigmoid | Func::Exp => Some(Type::Float),
-            Func::Int | Func::Round | Func::Floor => Some(Type::Int),
-            Func::Abs | Func::Max | Func::Min => {
-                let mut types = args.iter().map(|arg| type_of(program, arg));
-                let first = types.next()??;
-                types.try_fold(first, |acc, ty| numeric(acc, ty?))
-            }
-        },
-        Expr::Select { then, .. } => type_of(program, then),
-        Expr::Lookup { table, .. } => program.tables.get(table.0 as usize).map(|t| t.ty),
-    }
-}
-
-fn numeric(left: Type, right: Type) -> Option<Type> {
-    match (left, right) {
-        (Type::Float, Type::Float | Type::Int) | (Type::Int, Type::Float) => Some(Type::Float),
-        (Type::Int, Type::Int) => Some(Type::Int),
-        (Type::Bool, _) | (_, Type::Bool) => None,
-    }
+    Some(op.comparison()?.holds(literal_order(a, b)))
 }
 
 #[cfg(test)]
@@ -342,44 +227,42 @@ mod tests {
     use crate::program::{Signature, VarKind};
 
     fn program() -> (Program, Expr, Expr) {
-        let mut p = Program {
-            vars: Vec::new(),
-            tables: Vec::new(),
-            signature: Signature::Pointwise {
-                arguments: Vec::new(),
-            },
-            init: Vec::new(),
-            body: Vec::new(),
-            outputs: Vec::new(),
-        };
+        let mut p = Program::new(Signature::Pointwise {
+            arguments: Vec::new(),
+        });
         let b = Expr::Var(p.add_var("b", Type::Bool, VarKind::Input));
         let x = Expr::Var(p.add_var("x", Type::Float, VarKind::Input));
         (p, b, x)
     }
 
-    fn bin(op: BinaryOp, l: Expr, r: Expr) -> Expr {
-        Expr::Binary(op, Box::new(l), Box::new(r))
-    }
-
     fn not(e: Expr) -> Expr {
-        Expr::Unary(UnaryOp::Not, Box::new(e))
+        Expr::unary(UnaryOp::Not, e)
     }
 
     #[test]
     fn boolean_patterns_fold() {
         let (p, b, x) = program();
         let t = Expr::Lit(Literal::Bool(true));
-        assert_eq!(tidy(&p, &bin(BinaryOp::Eq, b.clone(), t.clone())), b);
         assert_eq!(
-            tidy(&p, &bin(BinaryOp::Xor, b.clone(), t.clone())),
+            tidy(&p, &Expr::binary(BinaryOp::Eq, b.clone(), t.clone())),
+            b
+        );
+        assert_eq!(
+            tidy(&p, &Expr::binary(BinaryOp::Xor, b.clone(), t.clone())),
             not(b.clone())
         );
         assert_eq!(tidy(&p, &not(not(b.clone()))), b);
-        let eq = bin(BinaryOp::Eq, x.clone(), x.clone());
-        assert_eq!(tidy(&p, &not(eq)), bin(BinaryOp::Ne, x.clone(), x.clone()));
-        assert_eq!(tidy(&p, &bin(BinaryOp::Or, b.clone(), t.clone())), t);
+        let eq = Expr::binary(BinaryOp::Eq, x.clone(), x.clone());
         assert_eq!(
-            tidy(&p, &bin(BinaryOp::And, b.clone(), not(b.clone()))),
+            tidy(&p, &not(eq)),
+            Expr::binary(BinaryOp::Ne, x.clone(), x.clone())
+        );
+        assert_eq!(
+            tidy(&p, &Expr::binary(BinaryOp::Or, b.clone(), t.clone())),
+            t
+        );
+        assert_eq!(
+            tidy(&p, &Expr::binary(BinaryOp::And, b.clone(), not(b.clone()))),
             Expr::Lit(Literal::Bool(false))
         );
     }
@@ -406,13 +289,13 @@ mod tests {
         ];
         for (op, a, b, expected) in cases {
             assert_eq!(
-                tidy(&p, &bin(op, lit(a), lit(b))),
+                tidy(&p, &Expr::binary(op, lit(a), lit(b))),
                 lit(Literal::Bool(expected))
             );
         }
         let nan = lit(Literal::Float(f64::NAN));
         assert_eq!(
-            tidy(&p, &bin(BinaryOp::Lt, x, nan)),
+            tidy(&p, &Expr::binary(BinaryOp::Lt, x, nan)),
             lit(Literal::Bool(false))
         );
     }

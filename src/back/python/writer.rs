@@ -433,32 +433,9 @@ impl Usage {
 }
 
 fn collect_reads(expr: &Expr, read: &mut BTreeSet<usize>) {
-    match expr {
-        Expr::Lit(_) => {}
-        Expr::Var(id) => {
-            read.insert(id.0 as usize);
-        }
-        Expr::Unary(_, operand) => collect_reads(operand, read),
-        Expr::Binary(_, left, right) => {
-            collect_reads(left, read);
-            collect_reads(right, read);
-        }
-        Expr::Call(_, args) => {
-            for arg in args {
-                collect_reads(arg, read);
-            }
-        }
-        Expr::Select {
-            cond,
-            then,
-            otherwise,
-        } => {
-            collect_reads(cond, read);
-            collect_reads(then, read);
-            collect_reads(otherwise, read);
-        }
-        Expr::Lookup { index, .. } => collect_reads(index, read),
-    }
+    expr.for_each_var(|id| {
+        read.insert(id.0 as usize);
+    });
 }
 
 /// Every variable and table handle in the program is in range.

@@ -1,6 +1,6 @@
 use super::*;
 use crate::program::interp::{run_pointwise, Scalar};
-use crate::program::verify::verify;
+use crate::program::validate::validate;
 use crate::program::{Argument, Expr, Program, Signature, Stmt, VarId, VarKind};
 use crate::rng::SplitMix64;
 
@@ -73,7 +73,7 @@ fn found(table: &Table) -> (Formula, String) {
     (formula, text)
 }
 
-/// Builds `predict(c0, c1, ...) = formula`, verifies it, and runs it with the program
+/// Builds `predict(c0, c1, ...) = formula`, validates it, and runs it with the program
 /// interpreter on up to 300 rows of `table`, comparing with [`Formula::eval`].
 fn check_program(formula: &Formula, table: &Table) {
     let mut program = Program {
@@ -107,7 +107,7 @@ fn check_program(formula: &Formula, table: &Table) {
         values: vec![formula.to_expr(&columns)],
     });
     program.outputs.push(Expr::Var(result));
-    if let Err(e) = verify(&program) {
+    if let Err(e) = validate(&program) {
         panic!("{formula}: {e}");
     }
     let step = (table.target.len() / 300).max(1);

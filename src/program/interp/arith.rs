@@ -1,7 +1,6 @@
-//! Python's numeric semantics on `i64` and `f64`: floor division and modulo, exact mixed
-//! comparisons, correctly rounded integer true division, conversions to int.
-
-use std::cmp::Ordering;
+//! Python's numeric semantics on `i64` and `f64`: floor division and modulo, correctly rounded
+//! integer true division, conversions to int (exact mixed comparisons are in
+//! [`crate::program::compare`]).
 
 pub(super) fn overflow(what: &str) -> String {
     format!("integer overflow in `{what}`")
@@ -81,26 +80,6 @@ pub(super) fn float_divmod(a: f64, b: f64) -> Result<(f64, f64), String> {
         0.0f64.copysign(a / b)
     };
     Ok((floor, rem))
-}
-
-/// Exact comparison of an int with a float, as Python does (None when the float is NaN).
-pub(super) fn cmp_int_float(i: i64, f: f64) -> Option<Ordering> {
-    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
-    if f.is_nan() {
-        return None;
-    }
-    if f >= TWO_63 {
-        return Some(Ordering::Less);
-    }
-    if f < -TWO_63 {
-        return Some(Ordering::Greater);
-    }
-    let t = f.trunc();
-    // In range, so the conversion is exact.
-    match i.cmp(&(t as i64)) {
-        Ordering::Equal => 0.0f64.partial_cmp(&(f - t)),
-        other => Some(other),
-    }
 }
 
 /// Converts a float to an int as Python's `int()` does on an already integral value.

@@ -1,23 +1,13 @@
-//! Compilation of a verified program to typed register code.
+//! Compilation of a validated program to typed register code.
 //!
 //! Every variable owns a register in the bank of its type (`f64`, `i64` or `bool`); each
 //! statement evaluates into temporary registers that follow the variables in each bank. The
-//! verifier has fixed every expression's type, so each instruction knows its operand types and
+//! validator has fixed every expression's type, so each instruction knows its operand types and
 //! the interpreter never inspects a value's type at run time.
 
 use super::InterpError;
+use crate::program::compare::Comparison;
 use crate::program::{BinaryOp, Expr, Func, Literal, Program, Stmt, Type, UnaryOp, VarId};
-
-/// A comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Cmp {
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Eq,
-    Ne,
-}
 
 /// A float operation of one operand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,12 +58,12 @@ pub(super) enum Ins {
     /// Int true division: float destination, int operands.
     IDiv(u32, u32, u32),
     /// Comparisons: bool destination, then the operands.
-    FCmp(Cmp, u32, u32, u32),
-    FCmpImm(Cmp, u32, u32, f64),
-    ICmp(Cmp, u32, u32, u32),
+    FCmp(Comparison, u32, u32, u32),
+    FCmpImm(Comparison, u32, u32, f64),
+    ICmp(Comparison, u32, u32, u32),
     /// Int (first) against float (second), exactly.
-    IFCmp(Cmp, u32, u32, u32),
-    BCmp(Cmp, u32, u32, u32),
+    IFCmp(Comparison, u32, u32, u32),
+    BCmp(Comparison, u32, u32, u32),
     BNot(u32, u32),
     BXor(u32, u32, u32),
     /// `dst = table[index][column]` in the bank of the table's type.
@@ -128,7 +118,7 @@ fn fail(message: impl Into<String>) -> InterpError {
 }
 
 impl<'p> Compiler<'p> {
-    /// A compiler for `program`, which must have passed verification.
+    /// A compiler for `program`, which must have passed validation.
     pub fn new(program: &'p Program) -> Self {
         let mut counts = [0u32; 3];
         let var_regs = program
@@ -378,29 +368,14 @@ impl<'p> Compiler<'p> {
 
     /// A float operation with a literal right operand, when `op` has such a form.
     fn binary_imm(&mut self, op: BinaryOp, l: u32, v: f64, hint: Option<Reg>) -> Option<Reg> {
-        let arith = |a| (Type::Float, Some(a), None);
-        let compare = |c| (Type::Bool, None, Some(c));
-        let (ty, arith, cmp) = match op {
-            BinaryOp::Add => arith(Arith::Add),
-            BinaryOp::Sub => arith(Arith::Sub),
-            BinaryOp::Mul => arith(Arith::Mul),
-            BinaryOp::Div => arith(Arith::Div),
-            BinaryOp::FloorDiv => arith(Arith::FloorDiv),
-            BinaryOp::Mod => arith(Arith::Mod),
-            BinaryOp::Lt => compare(Cmp::Lt),
-            BinaryOp::Le => compare(Cmp::Le),
-            BinaryOp::Gt => compare(Cmp::Gt),
-            BinaryOp::Ge => compare(Cmp::Ge),
-            BinaryOp::Eq => compare(Cmp::Eq),
-            BinaryOp::Ne => compare(Cmp::Ne),
-            BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => return None,
-        };
-        let dst = self.dst(ty, hint);
-        match (arith, cmp) {
-            (Some(a), _) => self.emit(Ins::FImm(a, dst.1, l, v)),
-            (None, Some(c)) => self.emit(Ins::FCmpImm(c, dst.1, l, v)),
-            (None, None) => return None,
+        if let Some(comparison) = op.comparison() {
+            let dst = self.dst(Type::Bool, hint);
+            self.emit(Ins::FCmpImm(comparison, dst.1, l, v));
+            return Some(dst);
         }
+        let arith = arith_of(op)?;
+        let dst = self.dst(Type::Float, hint);
+        self.emit(Ins::FImm(arith, dst.1, l, v));
         Some(dst)
     }
 
@@ -411,24 +386,7 @@ impl<'p> Compiler<'p> {
         r: Reg,
         hint: Option<Reg>,
     ) -> Result<Reg, InterpError> {
-        let arith = match op {
-            BinaryOp::Add => Some(Arith::Add),
-            BinaryOp::Sub => Some(Arith::Sub),
-            BinaryOp::Mul => Some(Arith::Mul),
-            BinaryOp::Div => Some(Arith::Div),
-            BinaryOp::FloorDiv => Some(Arith::FloorDiv),
-            BinaryOp::Mod => Some(Arith::Mod),
-            BinaryOp::Lt
-            | BinaryOp::Le
-            | BinaryOp::Gt
-            | BinaryOp::Ge
-            | BinaryOp::Eq
-            | BinaryOp::Ne
-            | BinaryOp::And
-            | BinaryOp::Or
-            | BinaryOp::Xor => None,
-        };
-        if let Some(arith) = arith {
+        if let Some(arith) = arith_of(op) {
             if l.0 == Type::Int && r.0 == Type::Int {
                 if arith == Arith::Div {
                     let dst = self.dst(Type::Float, hint);
@@ -445,32 +403,19 @@ impl<'p> Compiler<'p> {
             return Ok(dst);
         }
         let dst = self.dst(Type::Bool, hint);
-        let cmp = match op {
-            BinaryOp::Lt => Cmp::Lt,
-            BinaryOp::Le => Cmp::Le,
-            BinaryOp::Gt => Cmp::Gt,
-            BinaryOp::Ge => Cmp::Ge,
-            BinaryOp::Eq => Cmp::Eq,
-            BinaryOp::Ne => Cmp::Ne,
-            BinaryOp::Xor => {
-                self.emit(Ins::BXor(dst.1, l.1, r.1));
-                return Ok(dst);
-            }
-            BinaryOp::Add
-            | BinaryOp::Sub
-            | BinaryOp::Mul
-            | BinaryOp::Div
-            | BinaryOp::FloorDiv
-            | BinaryOp::Mod
-            | BinaryOp::And
-            | BinaryOp::Or => return Err(fail("internal error: misrouted operator")),
-        };
+        if op == BinaryOp::Xor {
+            self.emit(Ins::BXor(dst.1, l.1, r.1));
+            return Ok(dst);
+        }
+        let comparison = op
+            .comparison()
+            .ok_or_else(|| fail("internal error: misrouted operator"))?;
         let ins = match (l.0, r.0) {
-            (Type::Float, Type::Float) => Ins::FCmp(cmp, dst.1, l.1, r.1),
-            (Type::Int, Type::Int) => Ins::ICmp(cmp, dst.1, l.1, r.1),
-            (Type::Int, Type::Float) => Ins::IFCmp(cmp, dst.1, l.1, r.1),
-            (Type::Float, Type::Int) => Ins::IFCmp(mirror(cmp), dst.1, r.1, l.1),
-            (Type::Bool, Type::Bool) => Ins::BCmp(cmp, dst.1, l.1, r.1),
+            (Type::Float, Type::Float) => Ins::FCmp(comparison, dst.1, l.1, r.1),
+            (Type::Int, Type::Int) => Ins::ICmp(comparison, dst.1, l.1, r.1),
+            (Type::Int, Type::Float) => Ins::IFCmp(comparison, dst.1, l.1, r.1),
+            (Type::Float, Type::Int) => Ins::IFCmp(comparison.mirror(), dst.1, r.1, l.1),
+            (Type::Bool, Type::Bool) => Ins::BCmp(comparison, dst.1, l.1, r.1),
             (Type::Bool, _) | (_, Type::Bool) => {
                 return Err(fail("internal error: ill-typed comparison"))
             }
@@ -549,14 +494,24 @@ impl<'p> Compiler<'p> {
     }
 }
 
-/// The comparison with its operands swapped.
-fn mirror(cmp: Cmp) -> Cmp {
-    match cmp {
-        Cmp::Lt => Cmp::Gt,
-        Cmp::Le => Cmp::Ge,
-        Cmp::Gt => Cmp::Lt,
-        Cmp::Ge => Cmp::Le,
-        Cmp::Eq => Cmp::Eq,
-        Cmp::Ne => Cmp::Ne,
-    }
+/// The register operation of an arithmetic operator; `None` for comparisons and Boolean
+/// operators.
+fn arith_of(op: BinaryOp) -> Option<Arith> {
+    Some(match op {
+        BinaryOp::Add => Arith::Add,
+        BinaryOp::Sub => Arith::Sub,
+        BinaryOp::Mul => Arith::Mul,
+        BinaryOp::Div => Arith::Div,
+        BinaryOp::FloorDiv => Arith::FloorDiv,
+        BinaryOp::Mod => Arith::Mod,
+        BinaryOp::Lt
+        | BinaryOp::Le
+        | BinaryOp::Gt
+        | BinaryOp::Ge
+        | BinaryOp::Eq
+        | BinaryOp::Ne
+        | BinaryOp::And
+        | BinaryOp::Or
+        | BinaryOp::Xor => return None,
+    })
 }

@@ -1,6 +1,6 @@
 //! The program interpreter: runs a program on scalars, with Python's semantics.
 //!
-//! A program is verified, then compiled once ([`Interpreter::new`]) to typed register code:
+//! A program is validated, then compiled once ([`Interpreter::new`]) to typed register code:
 //! every variable and temporary is a slot in a flat `f64`, `i64` or `bool` bank, and each
 //! instruction knows its operand types, so a run does no type dispatch; each run reuses that
 //! code. Semantics are those of the Python the backend prints, with `Int` held in an `i64`:
@@ -24,11 +24,10 @@
 mod arith;
 mod compile;
 
-use std::cmp::Ordering;
-
-use super::verify::verify;
+use super::compare::{int_float_order, Comparison};
+use super::validate::validate;
 use super::{Func, Literal, LoopDirection, Program, Signature, Type, VarId};
-use compile::{Arith, Cmp, Code, Compiler, FUnary, Ins, Reg};
+use compile::{Arith, Code, Compiler, FUnary, Ins, Reg};
 
 /// A runtime scalar.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,7 +48,7 @@ impl From<Literal> for Scalar {
 }
 
 /// A runtime failure (integer overflow, division by zero, index out of range, wrong arity,
-/// or a program that does not verify).
+/// or a program that does not validate).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("program failed: {message}")]
 pub struct InterpError {
@@ -95,7 +94,7 @@ struct RtTable {
     rows: usize,
 }
 
-/// A verified program compiled for repeated runs.
+/// A validated program compiled for repeated runs.
 #[derive(Debug)]
 pub struct Interpreter<'p> {
     program: &'p Program,
@@ -120,9 +119,9 @@ impl<'p> Interpreter<'p> {
     /// Verifies and compiles `program`.
     ///
     /// # Errors
-    /// The program does not pass [`verify`].
+    /// The program does not pass [`validate`].
     pub fn new(program: &'p Program) -> Result<Self, InterpError> {
-        verify(program).map_err(|e| fail(e.to_string()))?;
+        validate(program).map_err(|e| fail(e.to_string()))?;
         let tables = program
             .tables
             .iter()
@@ -389,13 +388,13 @@ impl<'p> Interpreter<'p> {
                 }
                 Ins::FCmpImm(cmp, d, l, v) => b[d as usize] = float_cmp(cmp, f[l as usize], v),
                 Ins::ICmp(cmp, d, l, r) => {
-                    b[d as usize] = holds(cmp, Some(i[l as usize].cmp(&i[r as usize])))
+                    b[d as usize] = cmp.holds(Some(i[l as usize].cmp(&i[r as usize])))
                 }
                 Ins::IFCmp(cmp, d, l, r) => {
-                    b[d as usize] = holds(cmp, arith::cmp_int_float(i[l as usize], f[r as usize]))
+                    b[d as usize] = cmp.holds(int_float_order(i[l as usize], f[r as usize]))
                 }
                 Ins::BCmp(cmp, d, l, r) => {
-                    b[d as usize] = holds(cmp, Some(b[l as usize].cmp(&b[r as usize])))
+                    b[d as usize] = cmp.holds(Some(b[l as usize].cmp(&b[r as usize])))
                 }
                 Ins::BNot(d, s) => b[d as usize] = !b[s as usize],
                 Ins::BXor(d, l, r) => b[d as usize] = b[l as usize] != b[r as usize],
@@ -463,25 +462,13 @@ fn float_arith(op: Arith, x: f64, y: f64) -> Result<f64, String> {
 
 /// A float comparison (IEEE: every comparison with NaN is false except `!=`).
 #[inline(always)]
-fn float_cmp(cmp: Cmp, x: f64, y: f64) -> bool {
-    match cmp {
-        Cmp::Lt => x < y,
-        Cmp::Le => x <= y,
-        Cmp::Gt => x > y,
-        Cmp::Ge => x >= y,
-        Cmp::Eq => x == y,
-        Cmp::Ne => x != y,
-    }
-}
-
-/// Whether `cmp` holds for an ordering (`None`: unordered, as with NaN).
-fn holds(cmp: Cmp, ord: Option<Ordering>) -> bool {
-    match cmp {
-        Cmp::Lt => ord == Some(Ordering::Less),
-        Cmp::Le => matches!(ord, Some(Ordering::Less | Ordering::Equal)),
-        Cmp::Gt => ord == Some(Ordering::Greater),
-        Cmp::Ge => matches!(ord, Some(Ordering::Greater | Ordering::Equal)),
-        Cmp::Eq => ord == Some(Ordering::Equal),
-        Cmp::Ne => ord != Some(Ordering::Equal),
+fn float_cmp(comparison: Comparison, x: f64, y: f64) -> bool {
+    match comparison {
+        Comparison::Less => x < y,
+        Comparison::LessOrEqual => x <= y,
+        Comparison::Greater => x > y,
+        Comparison::GreaterOrEqual => x >= y,
+        Comparison::Equal => x == y,
+        Comparison::NotEqual => x != y,
     }
 }

@@ -194,16 +194,8 @@ impl Builder {
         };
         let ty = parse_type(&ty);
         let key = parse_label(&label)?;
-        if self.var_ids.contains_key(&key) {
-            return Err(error(
-                &label,
-                format!("variable `{}` is declared twice", label.as_str()),
-            ));
-        }
-        let id = VarId(
-            u32::try_from(self.vars.len())
-                .map_err(|_| error(&label, "too many variables".to_string()))?,
-        );
+        undeclared(&self.var_ids, &key, &label, "variable")?;
+        let id = VarId(next_handle(self.vars.len(), &label, "variables")?);
         self.vars.push(Var {
             name: key.0.clone(),
             ty,
@@ -221,12 +213,7 @@ impl Builder {
                 _ => return Err(malformed()),
             };
         let key = parse_label(&label)?;
-        if self.table_ids.contains_key(&key) {
-            return Err(error(
-                &label,
-                format!("table `{}` is declared twice", label.as_str()),
-            ));
-        }
+        undeclared(&self.table_ids, &key, &label, "table")?;
         let ty = parse_type(&ty);
         let declared_rows = parse_uint(&rows)?;
         let columns = parse_uint(&columns)?;
@@ -253,10 +240,7 @@ impl Builder {
                 ),
             ));
         }
-        let id = TableId(
-            u32::try_from(self.tables.len())
-                .map_err(|_| error(&label, "too many tables".to_string()))?,
-        );
+        let id = TableId(next_handle(self.tables.len(), &label, "tables")?);
         self.tables.push(table);
         self.table_ids.insert(key, id);
         Ok(())
@@ -306,27 +290,11 @@ impl Builder {
     }
 
     fn var_ref(&self, pair: Pair<Rule>) -> Result<VarId, TextError> {
-        let inner = only_child(pair)?;
-        if inner.as_rule() == Rule::raw_ref {
-            return Ok(VarId(parse_raw(&inner)?));
-        }
-        let key = parse_label(&inner)?;
-        self.var_ids
-            .get(&key)
-            .copied()
-            .ok_or_else(|| error(&inner, format!("unknown variable `{}`", inner.as_str())))
+        resolve_ref(pair, &self.var_ids, VarId, "variable")
     }
 
     fn table_ref(&self, pair: Pair<Rule>) -> Result<TableId, TextError> {
-        let inner = only_child(pair)?;
-        if inner.as_rule() == Rule::raw_ref {
-            return Ok(TableId(parse_raw(&inner)?));
-        }
-        let key = parse_label(&inner)?;
-        self.table_ids
-            .get(&key)
-            .copied()
-            .ok_or_else(|| error(&inner, format!("unknown table `{}`", inner.as_str())))
+        resolve_ref(pair, &self.table_ids, TableId, "table")
     }
 
     fn block(&self, pair: Pair<Rule>) -> Result<Vec<Stmt>, TextError> {
@@ -469,43 +437,30 @@ impl Builder {
 /// Skips the rules that only wrap one operand (an expression without the operators of its
 /// level, parentheses), without recursing.
 fn descend(mut pair: Pair<Rule>) -> Pair<Rule> {
-    loop {
-        let wrapper = matches!(
-            pair.as_rule(),
-            Rule::expr
-                | Rule::or_expr
-                | Rule::and_expr
-                | Rule::not_expr
-                | Rule::comparison
-                | Rule::xor_expr
-                | Rule::sum
-                | Rule::product
-                | Rule::unary
-        );
-        if !wrapper {
-            return pair;
-        }
+    while is_operator_level(pair.as_rule()) {
         let mut inner = pair.clone().into_inner();
         match (inner.next(), inner.next()) {
-            (Some(only), None)
-                if matches!(
-                    only.as_rule(),
-                    Rule::expr
-                        | Rule::or_expr
-                        | Rule::and_expr
-                        | Rule::not_expr
-                        | Rule::comparison
-                        | Rule::xor_expr
-                        | Rule::sum
-                        | Rule::product
-                        | Rule::unary
-                ) =>
-            {
-                pair = only
-            }
+            (Some(only), None) if is_operator_level(only.as_rule()) => pair = only,
             _ => return pair,
         }
     }
+    pair
+}
+
+/// Whether `rule` is one level of the expression grammar's operator precedence.
+fn is_operator_level(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::expr
+            | Rule::or_expr
+            | Rule::and_expr
+            | Rule::not_expr
+            | Rule::comparison
+            | Rule::xor_expr
+            | Rule::sum
+            | Rule::product
+            | Rule::unary
+    )
 }
 
 /// Every built-in function, for lookup by name.
@@ -562,6 +517,45 @@ fn parse_uint(pair: &Pair<Rule>) -> Result<usize, TextError> {
     pair.as_str()
         .parse()
         .map_err(|_| error(pair, format!("`{}` is too large", pair.as_str())))
+}
+
+/// The handle a `var_ref` or `table_ref` names: a raw handle (`@3`), or a declared label
+/// looked up in `ids`; `kind` names the arena in the error.
+fn resolve_ref<Id: Copy>(
+    pair: Pair<Rule>,
+    ids: &BTreeMap<Label, Id>,
+    raw: fn(u32) -> Id,
+    kind: &str,
+) -> Result<Id, TextError> {
+    let inner = only_child(pair)?;
+    if inner.as_rule() == Rule::raw_ref {
+        return Ok(raw(parse_raw(&inner)?));
+    }
+    let key = parse_label(&inner)?;
+    ids.get(&key)
+        .copied()
+        .ok_or_else(|| error(&inner, format!("unknown {kind} `{}`", inner.as_str())))
+}
+
+/// Fails when `key` (written as `label`) is already declared in `ids`.
+fn undeclared<Id>(
+    ids: &BTreeMap<Label, Id>,
+    key: &Label,
+    label: &Pair<Rule>,
+    kind: &str,
+) -> Result<(), TextError> {
+    if ids.contains_key(key) {
+        return Err(error(
+            label,
+            format!("{kind} `{}` is declared twice", label.as_str()),
+        ));
+    }
+    Ok(())
+}
+
+/// The handle of the next entry of an arena of `len` `entries`.
+fn next_handle(len: usize, label: &Pair<Rule>, entries: &str) -> Result<u32, TextError> {
+    u32::try_from(len).map_err(|_| error(label, format!("too many {entries}")))
 }
 
 fn parse_raw(pair: &Pair<Rule>) -> Result<u32, TextError> {

@@ -125,7 +125,7 @@ pub fn rules() -> Vec<Rewrite> {
 
 #[cfg(test)]
 mod tests {
-    use crate::rewrite::tests::{simplify_sexpr, INT_VARS};
+    use crate::rewrite::tests::{assert_kept, assert_normal_forms, FLOAT_VARS, INT_VARS};
 
     #[test]
     fn ring_identities_and_offsets() {
@@ -146,9 +146,7 @@ mod tests {
             ("(+ 0 (* 1 v1))", "v1"),
             ("(- 0 v0)", "(neg v0)"),
         ];
-        for (input, expected) in cases {
-            assert_eq!(simplify_sexpr(&INT_VARS, input), expected, "{input}");
-        }
+        assert_normal_forms(&INT_VARS, &cases);
     }
 
     #[test]
@@ -164,14 +162,11 @@ mod tests {
             ("(mod (+ v0 7) 7)", "(mod v0 7)"),
             ("(// 7 0)", "(// 7 0)"),
         ];
-        for (input, expected) in cases {
-            assert_eq!(simplify_sexpr(&INT_VARS, input), expected, "{input}");
-        }
+        assert_normal_forms(&INT_VARS, &cases);
     }
 
     #[test]
     fn float_arithmetic_keeps_inexact_forms() {
-        use crate::rewrite::tests::FLOAT_VARS;
         let kept = [
             "(+ v0 0.0)",
             "(+ (+ v0 v1) v2)",
@@ -180,9 +175,7 @@ mod tests {
             "(+ (+ v0 0.5) 0.25)",
             "(neg (- v0 v1))",
         ];
-        for input in kept {
-            assert_eq!(simplify_sexpr(&FLOAT_VARS, input), input, "{input}");
-        }
+        assert_kept(&FLOAT_VARS, &kept);
         let exact = [
             ("(+ v0 (neg v1))", "(- v0 v1)"),
             ("(- v0 0)", "v0"),
@@ -192,8 +185,6 @@ mod tests {
             ("(+ v0 -1.5)", "(- v0 1.5)"),
             ("(* v0 2.0)", "(* 2.0 v0)"),
         ];
-        for (input, expected) in exact {
-            assert_eq!(simplify_sexpr(&FLOAT_VARS, input), expected, "{input}");
-        }
+        assert_normal_forms(&FLOAT_VARS, &exact);
     }
 }

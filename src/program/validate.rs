@@ -1,4 +1,4 @@
-//! The program verifier: definition before use and types.
+//! The program validator: definition before use and types.
 
 use super::text::name_text;
 use super::{
@@ -9,7 +9,7 @@ use super::{
 /// variable or table concerned.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid program: {message}")]
-pub struct VerifyError {
+pub struct ValidateError {
     pub message: String,
 }
 
@@ -31,7 +31,7 @@ pub struct VerifyError {
 ///
 /// # Errors
 /// The first broken invariant found, in program order.
-pub fn verify(program: &Program) -> Result<(), VerifyError> {
+pub fn validate(program: &Program) -> Result<(), ValidateError> {
     let checker = Checker { program };
     checker.tables()?;
     checker.signature()?;
@@ -64,12 +64,12 @@ pub fn verify(program: &Program) -> Result<(), VerifyError> {
 ///
 /// # Errors
 /// A dangling handle or an operand type that does not fit its operator.
-pub fn expr_type(program: &Program, expr: &Expr) -> Result<Type, VerifyError> {
+pub fn expr_type(program: &Program, expr: &Expr) -> Result<Type, ValidateError> {
     Checker { program }.type_of(expr, None).map_err(fail)
 }
 
-fn fail(message: String) -> VerifyError {
-    VerifyError { message }
+fn fail(message: String) -> ValidateError {
+    ValidateError { message }
 }
 
 fn is_numeric(ty: Type) -> bool {
@@ -115,7 +115,7 @@ impl Checker<'_> {
         }
     }
 
-    fn tables(&self) -> Result<(), VerifyError> {
+    fn tables(&self) -> Result<(), ValidateError> {
         for (i, table) in self.program.tables.iter().enumerate() {
             let desc = self.table_desc(TableId(i as u32));
             if table.columns == 0 {
@@ -139,10 +139,10 @@ impl Checker<'_> {
         Ok(())
     }
 
-    fn signature(&self) -> Result<(), VerifyError> {
+    fn signature(&self) -> Result<(), ValidateError> {
         let program = self.program;
         let mut bound = vec![false; program.vars.len()];
-        let mut bind = |id: VarId, role: &str| -> Result<(), VerifyError> {
+        let mut bind = |id: VarId, role: &str| -> Result<(), ValidateError> {
             let var = program
                 .vars
                 .get(id.0 as usize)
@@ -199,7 +199,7 @@ impl Checker<'_> {
         Ok(())
     }
 
-    fn block(&self, name: &str, stmts: &[Stmt], visible: &mut [bool]) -> Result<(), VerifyError> {
+    fn block(&self, name: &str, stmts: &[Stmt], visible: &mut [bool]) -> Result<(), ValidateError> {
         for (index, stmt) in stmts.iter().enumerate() {
             self.stmt(stmt, visible).map_err(|m| {
                 let targets = match stmt {
