@@ -14,6 +14,7 @@ pub mod lift;
 pub mod lower;
 pub mod network;
 pub mod normal;
+pub mod onnx_write;
 pub mod program;
 pub mod rewrite;
 pub mod rng;

@@ -9,19 +9,15 @@
 //!
 //! Invariant: the same model and metadata give byte-identical ONNX.
 
-use prost::Message;
 use tract_onnx::pb::tensor_proto::DataType;
-use tract_onnx::pb::tensor_shape_proto::Dimension;
-use tract_onnx::pb::{
-    type_proto, GraphProto, ModelProto, OperatorSetIdProto, TensorProto, TensorShapeProto,
-    TypeProto, ValueInfoProto,
-};
+use tract_onnx::pb::GraphProto;
 
-use super::onnx::{dim, entry, fixed, int_attr, node, sym, IR_VERSION, OPSET};
+use super::mlp_model::{InputKind, Mlp};
+use super::onnx::{dim, node, producer};
 use super::ExportError;
 use crate::diag::Location;
 use crate::driver::{DOMAIN_METADATA_KEY, READOUT_METADATA_KEY};
-use crate::train::mlp::{InputKind, Mlp};
+use crate::onnx_write::{encode_model, entry, fixed, float_tensor, int_attr, sym, value_info};
 use crate::verify::domain;
 
 /// What the exported MLP records about itself and how its output is read.
@@ -92,7 +88,7 @@ pub fn export_mlp(model: &Mlp, meta: &MlpExportMeta) -> Result<Vec<u8>, ExportEr
                 initializer.push(float_tensor(
                     &table,
                     &[dim(vocab)?, dim(width)?],
-                    &model.params[start..start + vocab * width],
+                    model.params[start..start + vocab * width].to_vec(),
                 ));
                 let row = format!("{name}.embedded");
                 nodes.push(node(
@@ -125,12 +121,12 @@ pub fn export_mlp(model: &Mlp, meta: &MlpExportMeta) -> Result<Vec<u8>, ExportEr
         initializer.push(float_tensor(
             &weight,
             &[dim(layer.out)?, dim(layer.inp)?],
-            &model.params[layer.weight.clone()],
+            model.params[layer.weight.clone()].to_vec(),
         ));
         initializer.push(float_tensor(
             &bias,
             &[dim(layer.out)?],
-            &model.params[layer.bias.clone()],
+            model.params[layer.bias.clone()].to_vec(),
         ));
         let out = if l + 1 < layers.len() {
             format!("fc.{l}")
@@ -170,44 +166,13 @@ pub fn export_mlp(model: &Mlp, meta: &MlpExportMeta) -> Result<Vec<u8>, ExportEr
         output: vec![output],
         ..GraphProto::default()
     };
-    let proto = ModelProto {
-        ir_version: IR_VERSION,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: OPSET,
-        }],
-        producer_name: "nn2py".to_string(),
-        producer_version: meta.producer_version.clone(),
-        graph: Some(graph),
-        metadata_props: vec![
-            entry(DOMAIN_METADATA_KEY, &meta.domain),
-            entry(READOUT_METADATA_KEY, "raw"),
-        ],
-        ..ModelProto::default()
-    };
-    Ok(proto.encode_to_vec())
-}
-
-fn float_tensor(name: &str, dims: &[i64], data: &[f32]) -> TensorProto {
-    TensorProto {
-        name: name.to_string(),
-        dims: dims.to_vec(),
-        data_type: DataType::Float as i32,
-        float_data: data.to_vec(),
-        ..TensorProto::default()
-    }
-}
-
-fn value_info(name: &str, dtype: DataType, dims: &[Dimension]) -> ValueInfoProto {
-    ValueInfoProto {
-        name: name.to_string(),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: dtype as i32,
-                shape: Some(TensorShapeProto { dim: dims.to_vec() }),
-            })),
-            ..TypeProto::default()
-        }),
-        ..ValueInfoProto::default()
-    }
+    let metadata = vec![
+        entry(DOMAIN_METADATA_KEY, &meta.domain),
+        entry(READOUT_METADATA_KEY, "raw"),
+    ];
+    Ok(encode_model(
+        graph,
+        producer(&meta.producer_version),
+        metadata,
+    ))
 }

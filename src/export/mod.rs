@@ -6,13 +6,20 @@
 //! uses) and [`export_onnx`] writes it as an ONNX model that nn2py compiles with no flags;
 //! [`read_anchor_onnx`] reads such a model back (for training that continues from it).
 //!
+//! The pointwise [`Mlp`] (embedding tables or real features, then affine layers with ReLU
+//! between them) is defined in `mlp_model` with its flat parameter layout, and written by
+//! [`export_mlp`]. The trainer (`crate::train`) builds on these definitions; nothing here
+//! depends on it.
+//!
 //! Invariant: the same model and metadata give byte-identical ONNX.
 
 mod mlp;
+mod mlp_model;
 mod onnx;
 mod read;
 
 pub use mlp::{export_mlp, token_input_names, MlpExportMeta};
+pub use mlp_model::{InputKind, LayerView, Mlp, MlpShape};
 pub use onnx::{export_onnx, ExportMeta, LENGTH_METADATA_KEY, TASK_METADATA_KEY};
 pub use read::read_anchor_onnx;
 

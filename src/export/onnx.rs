@@ -6,27 +6,23 @@
 //! between layers) to `h_next`, then `g` to `y_t`; it reads the weights as outer-scope
 //! initialisers of the main graph, which both onnxruntime and nn2py's importer accept.
 
-use prost::Message;
-use tract_onnx::pb::attribute_proto::AttributeType;
 use tract_onnx::pb::tensor_proto::DataType;
-use tract_onnx::pb::tensor_shape_proto::{dimension, Dimension};
-use tract_onnx::pb::{
-    type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto,
-    StringStringEntryProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
-};
+use tract_onnx::pb::tensor_shape_proto::Dimension;
+use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto, TensorProto, ValueInfoProto};
 
 use super::{Affine, AnchorRnn, ExportError};
 use crate::diag::Location;
 use crate::driver::{DOMAIN_METADATA_KEY, READOUT_METADATA_KEY};
+use crate::onnx_write::{
+    self, encode_model, entry, fixed, float_tensor, graph_attr, int_attr, int_tensor, ints_attr,
+    sym, zero_value_attr, Producer,
+};
 use crate::verify::domain;
 
 /// Metadata key of the sequence length the model was trained on (a positive integer).
 pub use crate::front::onnx::LENGTH_METADATA_KEY;
 /// Metadata key of the task's name.
 pub const TASK_METADATA_KEY: &str = "nn2py.task";
-
-pub(super) const OPSET: i64 = 17;
-pub(super) const IR_VERSION: i64 = 8;
 
 /// What the exported model records about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,17 +67,10 @@ pub fn export_onnx(model: &AnchorRnn, meta: &ExportMeta) -> Result<Vec<u8>, Expo
             initializer.extend(layer_initializers(&format!("{mlp}.{i}"), layer)?);
         }
     }
-    initializer.push(int_tensor("h0.batch_index", &[], &[0]));
-    initializer.push(int_tensor("h0.unsqueeze_axes", &[1], &[0]));
-    initializer.push(int_tensor("h0.hidden", &[1], &[hidden]));
+    initializer.push(int_tensor("h0.batch_index", &[], vec![0]));
+    initializer.push(int_tensor("h0.unsqueeze_axes", &[1], vec![0]));
+    initializer.push(int_tensor("h0.hidden", &[1], vec![hidden]));
 
-    let zero = TensorProto {
-        name: "value".to_string(),
-        dims: vec![1],
-        data_type: DataType::Float as i32,
-        float_data: vec![0.0],
-        ..TensorProto::default()
-    };
     let nodes = vec![
         node("Shape", &["x"], &["h0.x_shape"], vec![]),
         node(
@@ -106,24 +95,14 @@ pub fn export_onnx(model: &AnchorRnn, meta: &ExportMeta) -> Result<Vec<u8>, Expo
             "ConstantOfShape",
             &["h0.shape"],
             &["h0"],
-            vec![AttributeProto {
-                name: "value".to_string(),
-                r#type: AttributeType::Tensor as i32,
-                t: Some(zero),
-                ..AttributeProto::default()
-            }],
+            vec![zero_value_attr()],
         ),
         node(
             "Scan",
             &["h0", "x"],
             &["h_last", "y"],
             vec![
-                AttributeProto {
-                    name: "body".to_string(),
-                    r#type: AttributeType::Graph as i32,
-                    g: Some(body(model, d, hidden, o)),
-                    ..AttributeProto::default()
-                },
+                graph_attr("body", body(model, d, hidden, o)),
                 int_attr("num_scan_inputs", 1),
                 ints_attr("scan_input_axes", &[1]),
                 ints_attr("scan_output_axes", &[1]),
@@ -134,8 +113,8 @@ pub fn export_onnx(model: &AnchorRnn, meta: &ExportMeta) -> Result<Vec<u8>, Expo
         name: "anchor_rnn".to_string(),
         node: nodes,
         initializer,
-        input: vec![value_info("x", &[sym("N"), sym("T"), fixed(d)])],
-        output: vec![value_info("y", &[sym("N"), sym("T"), fixed(o)])],
+        input: vec![float_info("x", &[sym("N"), sym("T"), fixed(d)])],
+        output: vec![float_info("y", &[sym("N"), sym("T"), fixed(o)])],
         ..GraphProto::default()
     };
 
@@ -148,19 +127,19 @@ pub fn export_onnx(model: &AnchorRnn, meta: &ExportMeta) -> Result<Vec<u8>, Expo
     if let Some(task) = &meta.task {
         metadata.push(entry(TASK_METADATA_KEY, task));
     }
-    let proto = ModelProto {
-        ir_version: IR_VERSION,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: OPSET,
-        }],
-        producer_name: "nn2py".to_string(),
-        producer_version: meta.producer_version.clone(),
-        graph: Some(graph),
-        metadata_props: metadata,
-        ..ModelProto::default()
-    };
-    Ok(proto.encode_to_vec())
+    Ok(encode_model(
+        graph,
+        producer(&meta.producer_version),
+        metadata,
+    ))
+}
+
+/// nn2py at `version`, the producer of every exported model.
+pub(super) fn producer(version: &str) -> Producer<'_> {
+    Producer {
+        name: "nn2py",
+        version,
+    }
 }
 
 /// The Scan body `(h, x_t) -> (h_next, y_t)`.
@@ -177,12 +156,12 @@ fn body(model: &AnchorRnn, d: i64, hidden: i64, o: i64) -> GraphProto {
         name: "anchor_cell".to_string(),
         node: nodes,
         input: vec![
-            value_info("h", &[sym("N"), fixed(hidden)]),
-            value_info("x_t", &[sym("N"), fixed(d)]),
+            float_info("h", &[sym("N"), fixed(hidden)]),
+            float_info("x_t", &[sym("N"), fixed(d)]),
         ],
         output: vec![
-            value_info("h_next", &[sym("N"), fixed(hidden)]),
-            value_info("y_t", &[sym("N"), fixed(o)]),
+            float_info("h_next", &[sym("N"), fixed(hidden)]),
+            float_info("y_t", &[sym("N"), fixed(o)]),
         ],
         ..GraphProto::default()
     }
@@ -222,23 +201,20 @@ fn mlp_nodes(
 }
 
 fn layer_initializers(name: &str, layer: &Affine) -> Result<[TensorProto; 2], ExportError> {
-    let weight = TensorProto {
-        name: format!("{name}.weight"),
-        dims: vec![dim(layer.out)?, dim(layer.inp)?],
-        data_type: DataType::Float as i32,
-        float_data: layer.weight.clone(),
-        ..TensorProto::default()
-    };
-    let bias = TensorProto {
-        name: format!("{name}.bias"),
-        dims: vec![dim(layer.out)?],
-        data_type: DataType::Float as i32,
-        float_data: layer.bias.clone(),
-        ..TensorProto::default()
-    };
+    let weight = float_tensor(
+        &format!("{name}.weight"),
+        &[dim(layer.out)?, dim(layer.inp)?],
+        layer.weight.clone(),
+    );
+    let bias = float_tensor(
+        &format!("{name}.bias"),
+        &[dim(layer.out)?],
+        layer.bias.clone(),
+    );
     Ok([weight, bias])
 }
 
+/// `n` as an ONNX dimension. Errors: `n` beyond `i64`.
 pub(super) fn dim(n: usize) -> Result<i64, ExportError> {
     i64::try_from(n).map_err(|_| ExportError {
         message: format!("the dimension {n} is too large for ONNX"),
@@ -246,81 +222,18 @@ pub(super) fn dim(n: usize) -> Result<i64, ExportError> {
     })
 }
 
-fn int_tensor(name: &str, dims: &[i64], data: &[i64]) -> TensorProto {
-    TensorProto {
-        name: name.to_string(),
-        dims: dims.to_vec(),
-        data_type: DataType::Int64 as i32,
-        int64_data: data.to_vec(),
-        ..TensorProto::default()
-    }
-}
-
+/// A node named after its op and first output (`Gemm:fc.0`).
 pub(super) fn node(
     op_type: &str,
     inputs: &[&str],
     outputs: &[&str],
     attribute: Vec<AttributeProto>,
 ) -> NodeProto {
-    NodeProto {
-        name: format!("{op_type}:{}", outputs.first().copied().unwrap_or_default()),
-        op_type: op_type.to_string(),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: outputs.iter().map(|s| s.to_string()).collect(),
-        attribute,
-        ..NodeProto::default()
-    }
+    let name = format!("{op_type}:{}", outputs.first().copied().unwrap_or_default());
+    onnx_write::node(name, op_type, inputs, outputs, attribute)
 }
 
-pub(super) fn int_attr(name: &str, i: i64) -> AttributeProto {
-    AttributeProto {
-        name: name.to_string(),
-        r#type: AttributeType::Int as i32,
-        i,
-        ..AttributeProto::default()
-    }
-}
-
-fn ints_attr(name: &str, ints: &[i64]) -> AttributeProto {
-    AttributeProto {
-        name: name.to_string(),
-        r#type: AttributeType::Ints as i32,
-        ints: ints.to_vec(),
-        ..AttributeProto::default()
-    }
-}
-
-pub(super) fn sym(name: &str) -> Dimension {
-    Dimension {
-        value: Some(dimension::Value::DimParam(name.to_string())),
-        ..Dimension::default()
-    }
-}
-
-pub(super) fn fixed(n: i64) -> Dimension {
-    Dimension {
-        value: Some(dimension::Value::DimValue(n)),
-        ..Dimension::default()
-    }
-}
-
-fn value_info(name: &str, dims: &[Dimension]) -> ValueInfoProto {
-    ValueInfoProto {
-        name: name.to_string(),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: DataType::Float as i32,
-                shape: Some(TensorShapeProto { dim: dims.to_vec() }),
-            })),
-            ..TypeProto::default()
-        }),
-        ..ValueInfoProto::default()
-    }
-}
-
-pub(super) fn entry(key: &str, value: &str) -> StringStringEntryProto {
-    StringStringEntryProto {
-        key: key.to_string(),
-        value: value.to_string(),
-    }
+/// A declared float tensor.
+fn float_info(name: &str, dims: &[Dimension]) -> ValueInfoProto {
+    onnx_write::value_info(name, DataType::Float, dims)
 }

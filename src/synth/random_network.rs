@@ -4,14 +4,14 @@
 use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::pb::{GraphProto, ValueInfoProto};
 
-use super::proto::{
-    encode_model, float_attr, graph_attr, int_attr, ints_attr, string_attr, strings_attr,
-    value_info, zero_value_attr, Dim, GraphBuilder,
-};
+use super::proto::{encode_model, value_info, Dim, GraphBuilder};
 use super::{InputSpec, RandomNetwork, Style};
 use crate::driver::DOMAIN_METADATA_KEY;
 use crate::front::onnx::LENGTH_METADATA_KEY;
 use crate::network::DType;
+use crate::onnx_write::{
+    float_attr, graph_attr, int_attr, ints_attr, string_attr, strings_attr, zero_value_attr,
+};
 use crate::rng::SplitMix64;
 
 /// Draws a model of `style` from `seed`.

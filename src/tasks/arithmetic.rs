@@ -4,7 +4,7 @@
 //! Inputs are in the task's domain (small integers), so only the sums that grow with the
 //! sequence length are checked for overflow.
 
-use super::{checked, Overflow};
+use super::{checked, running, Overflow};
 
 /// `x_{t-1}` with `x_{-1} = 0`, paired with `x_t`.
 fn with_previous(xs: &[i64]) -> impl Iterator<Item = (i64, i64)> + '_ {
@@ -70,26 +70,15 @@ pub(super) fn sum_last(xs: &[i64], k: usize) -> Result<Vec<i64>, Overflow> {
 
 /// `Add_Mod_<k>`: the running sum mod `k`.
 pub(super) fn add_mod(xs: &[i64], k: i64) -> Vec<i64> {
-    let mut sum = 0;
-    xs.iter()
-        .map(|&x| {
-            sum = (sum + x).rem_euclid(k);
-            sum
-        })
-        .collect()
+    running(xs, 0, |sum, x| (sum + x).rem_euclid(k))
 }
 
 /// `Dithering`: `floor(S_t / 15) - floor(S_{t-1} / 15)`, `S` the running sum, `S_{-1} = 0`.
 pub(super) fn dithering(xs: &[i64]) -> Result<Vec<i64>, Overflow> {
-    let mut sum = 0i64;
-    xs.iter()
-        .enumerate()
-        .map(|(t, &x)| {
-            let before = sum.div_euclid(15);
-            sum = checked(sum.checked_add(x), t)?;
-            Ok(sum.div_euclid(15) - before)
-        })
-        .collect()
+    let sums = sum_all(xs)?;
+    Ok(with_previous(&sums)
+        .map(|(before, sum)| sum.div_euclid(15) - before.div_euclid(15))
+        .collect())
 }
 
 /// `Base_<k>_Addition` and `Binary_Addition`: digit `t` of `a + b`, both given least

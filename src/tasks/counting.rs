@@ -2,15 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use super::running;
+
 /// `Evens_Counter`: the number of even values so far.
 pub(super) fn evens_counter(xs: &[i64]) -> Vec<i64> {
-    let mut count = 0;
-    xs.iter()
-        .map(|&x| {
-            count += i64::from(x % 2 == 0);
-            count
-        })
-        .collect()
+    running(xs, 0, |count, x| count + i64::from(x % 2 == 0))
 }
 
 /// `Evens_Detector`: 1 iff `x_t` is even.
@@ -38,24 +34,12 @@ pub(super) fn majority(xs: &[i64]) -> Vec<i64> {
 
 /// `Max_Seen`: the running maximum.
 pub(super) fn max_seen(xs: &[i64]) -> Vec<i64> {
-    let mut max = i64::MIN;
-    xs.iter()
-        .map(|&x| {
-            max = max.max(x);
-            max
-        })
-        .collect()
+    running(xs, i64::MIN, i64::max)
 }
 
 /// `Min_Seen`: the running minimum.
 pub(super) fn min_seen(xs: &[i64]) -> Vec<i64> {
-    let mut min = i64::MAX;
-    xs.iter()
-        .map(|&x| {
-            min = min.min(x);
-            min
-        })
-        .collect()
+    running(xs, i64::MAX, i64::min)
 }
 
 /// `Perfect_Square_Detector`: 1 iff `x_t` is in `{0, 1, 4, 9, 16}` (the squares below 20).

@@ -226,6 +226,16 @@ pub(crate) fn checked(value: Option<i64>, step: usize) -> Result<i64, Overflow> 
     value.ok_or(Overflow { step })
 }
 
+/// The running values `s_t = step(s_{t-1}, x_t)` from `s_{-1} = start`, one per input.
+fn running(xs: &[i64], start: i64, step: impl Fn(i64, i64) -> i64) -> Vec<i64> {
+    xs.iter()
+        .scan(start, |state, &x| {
+            *state = step(*state, x);
+            Some(*state)
+        })
+        .collect()
+}
+
 /// The 62 tasks, in the reference table's order.
 pub fn all() -> &'static [Task] {
     static TABLE: OnceLock<Vec<Task>> = OnceLock::new();

@@ -10,25 +10,25 @@ use super::{checked, Overflow};
 /// `Newton_Freebody` (`offset` 0) and `Newton_Gravity` (`offset` -1): acceleration
 /// `x_t + offset`.
 pub(super) fn freebody(xs: &[i64], offset: i64) -> Result<Vec<i64>, Overflow> {
-    let (mut v, mut p) = (0i64, 0i64);
-    xs.iter()
-        .enumerate()
-        .map(|(t, &force)| {
-            let a = checked(force.checked_add(offset), t)?;
-            v = checked(v.checked_add(a), t)?;
-            p = checked(p.checked_add(v), t)?;
-            Ok(p)
-        })
-        .collect()
+    integrate(xs, |force, _| force.checked_add(offset))
 }
 
 /// `Newton_Spring`: acceleration `x_t - p`.
 pub(super) fn spring(xs: &[i64]) -> Result<Vec<i64>, Overflow> {
+    integrate(xs, |force, p| force.checked_sub(p))
+}
+
+/// The positions of a 1-D motion whose acceleration at each step is
+/// `acceleration(x_t, p)` (`None` when it overflows), `p` the position before the step.
+fn integrate(
+    xs: &[i64],
+    acceleration: impl Fn(i64, i64) -> Option<i64>,
+) -> Result<Vec<i64>, Overflow> {
     let (mut v, mut p) = (0i64, 0i64);
     xs.iter()
         .enumerate()
         .map(|(t, &force)| {
-            let a = checked(force.checked_sub(p), t)?;
+            let a = checked(acceleration(force, p), t)?;
             v = checked(v.checked_add(a), t)?;
             p = checked(p.checked_add(v), t)?;
             Ok(p)

@@ -17,7 +17,7 @@ use burn::tensor::{DType, Device, Tensor, TensorData};
 
 use crate::export::{Affine, AnchorRnn, ExportError};
 use crate::train::batch::Batch;
-use crate::train::fit::GradientEngine;
+use crate::train::gradient::GradientEngine;
 use crate::train::model::{tensor_names, tensors, tensors_mut};
 
 /// Why the burn engine could not compute a loss.

@@ -7,6 +7,7 @@ use crate::tasks::Dataset;
 use crate::train::adamw::{AdamW, AdamWConfig};
 use crate::train::batch::{Batch, Sampler};
 use crate::train::fused::Workspace;
+pub use crate::train::gradient::GradientEngine;
 use crate::train::model::{tensors_mut, zeros_like};
 
 /// Which implementation computes the loss and its gradients. burn's engine exists only in builds
@@ -19,38 +20,6 @@ pub enum Engine {
     /// [`crate::train::autodiff`]: burn's autodiff on its Flex CPU backend.
     #[cfg(feature = "burn")]
     Burn,
-}
-
-/// A loss-and-gradient engine: the mean anchor loss over `batch` and its gradient in `grads`
-/// (overwritten; the model's shape).
-pub trait GradientEngine {
-    fn loss_and_gradients(
-        &mut self,
-        model: &AnchorRnn,
-        batch: &Batch,
-        grads: &mut AnchorRnn,
-    ) -> f64;
-
-    /// The same gradients for a step whose loss value nobody reads; returns whether the loss
-    /// is finite. Engines that get the loss for free keep this default.
-    fn gradients(&mut self, model: &AnchorRnn, batch: &Batch, grads: &mut AnchorRnn) -> bool {
-        self.loss_and_gradients(model, batch, grads).is_finite()
-    }
-}
-
-impl GradientEngine for Workspace {
-    fn loss_and_gradients(
-        &mut self,
-        model: &AnchorRnn,
-        batch: &Batch,
-        grads: &mut AnchorRnn,
-    ) -> f64 {
-        Workspace::loss_and_gradients(self, model, batch, grads)
-    }
-
-    fn gradients(&mut self, model: &AnchorRnn, batch: &Batch, grads: &mut AnchorRnn) -> bool {
-        Workspace::gradients(self, model, batch, grads)
-    }
 }
 
 /// A fresh engine of the given kind.

@@ -1,144 +1,14 @@
-//! A pointwise multilayer perceptron: its shape, flat parameters, forward and backward passes.
-//!
-//! The network maps one example to its outputs: real features, or integer tokens looked up in one
-//! learned embedding table per input (the looked-up rows concatenated), then affine layers with
-//! ReLU between them and none after the last. Every parameter lives in one flat `Vec<f32>`
-//! (embedding tables, then per layer the row-major `[out, in]` weight and the `[out]` bias), so
-//! the optimiser and the penalties ([`super::penalty`]) see one slice.
+//! Running and training the pointwise [`Mlp`]: seeded initialisation, the forward pass, and the
+//! loss with its gradient over the flat parameters (the model and its layout are
+//! [`crate::export`]'s).
 //!
 //! Gradients are written by hand (one example at a time, examples summed in order) and tested
 //! against central finite differences.
 
-use std::ops::Range;
-
+pub use crate::export::{InputKind, LayerView, Mlp, MlpShape};
 use crate::rng::SplitMix64;
-
-/// What one example's inputs are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum InputKind {
-    /// `features` real numbers.
-    Real { features: usize },
-    /// `inputs` integer tokens in `0..vocab`, each looked up in its own `[vocab, dim]` table.
-    Embedded {
-        inputs: usize,
-        vocab: usize,
-        dim: usize,
-    },
-}
-
-/// The loss the network is trained on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Loss {
-    /// Mean squared error over the outputs; targets are real, one per output.
-    Mse,
-    /// Softmax cross-entropy over the outputs (logits); the target is one class index.
-    CrossEntropy,
-}
-
-/// The architecture of an [`Mlp`].
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct MlpShape {
-    pub input: InputKind,
-    /// Widths of the hidden layers, in order (may be empty: one affine layer).
-    pub hidden: Vec<usize>,
-    /// Number of outputs (logits for classification).
-    pub output: usize,
-}
-
-/// Where one affine layer's parameters sit in the flat vector.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LayerView {
-    pub out: usize,
-    pub inp: usize,
-    /// Row-major `[out, inp]`.
-    pub weight: Range<usize>,
-    /// `[out]`.
-    pub bias: Range<usize>,
-}
-
-impl MlpShape {
-    /// Values per example in the data: features, or tokens.
-    pub fn input_len(&self) -> usize {
-        match self.input {
-            InputKind::Real { features } => features,
-            InputKind::Embedded { inputs, .. } => inputs,
-        }
-    }
-
-    /// Width of the first affine layer's input (features, or the concatenated embeddings).
-    pub fn first_width(&self) -> usize {
-        match self.input {
-            InputKind::Real { features } => features,
-            InputKind::Embedded { inputs, dim, .. } => inputs * dim,
-        }
-    }
-
-    /// Parameters of the embedding tables (0 for real inputs).
-    pub fn embedding_len(&self) -> usize {
-        match self.input {
-            InputKind::Real { .. } => 0,
-            InputKind::Embedded { inputs, vocab, dim } => inputs * vocab * dim,
-        }
-    }
-
-    /// The affine layers in order, with their place in the flat parameters.
-    pub fn layers(&self) -> Vec<LayerView> {
-        let mut views = Vec::new();
-        let mut offset = self.embedding_len();
-        let mut inp = self.first_width();
-        for &out in self.hidden.iter().chain(std::iter::once(&self.output)) {
-            let weight = offset..offset + out * inp;
-            let bias = weight.end..weight.end + out;
-            offset = bias.end;
-            views.push(LayerView {
-                out,
-                inp,
-                weight,
-                bias,
-            });
-            inp = out;
-        }
-        views
-    }
-
-    /// Total number of parameters.
-    pub fn param_count(&self) -> usize {
-        self.layers()
-            .last()
-            .map_or(self.embedding_len(), |l| l.bias.end)
-    }
-
-    /// True for parameters that penalties act on: embeddings and layer weights, not biases.
-    pub fn weight_mask(&self) -> Vec<bool> {
-        let mut mask = vec![false; self.param_count()];
-        mask[..self.embedding_len()].fill(true);
-        for layer in self.layers() {
-            mask[layer.weight].fill(true);
-        }
-        mask
-    }
-
-    /// Checks that every size is positive and the parameter count fits in memory sensibly.
-    pub fn validate(&self) -> Result<(), String> {
-        let sizes_ok = match self.input {
-            InputKind::Real { features } => features > 0,
-            InputKind::Embedded { inputs, vocab, dim } => inputs > 0 && vocab > 0 && dim > 0,
-        };
-        if !sizes_ok || self.output == 0 || self.hidden.contains(&0) {
-            return Err(format!("every size of {self:?} must be positive"));
-        }
-        Ok(())
-    }
-}
-
-/// A network of shape `shape` with its flat parameters.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Mlp {
-    pub shape: MlpShape,
-    pub params: Vec<f32>,
-}
+pub use crate::train::mlp_data::Loss;
+use crate::train::mlp_data::MlpData;
 
 /// Everything the backward pass needs from one example's forward pass.
 struct Trace {
@@ -169,7 +39,7 @@ impl Mlp {
     }
 
     /// The outputs for one example (`shape.input_len()` values; tokens as whole numbers). The
-    /// caller has validated tokens against the vocabulary (see [`super::mlp_data::MlpData`]).
+    /// caller has validated tokens against the vocabulary (see [`MlpData`]).
     pub fn predict(&self, example: &[f32]) -> Vec<f32> {
         self.forward(&self.params, example)
             .pre
@@ -220,7 +90,7 @@ impl Mlp {
     pub fn loss_and_grad(
         &self,
         params: &[f32],
-        data: &super::mlp_data::MlpData,
+        data: &MlpData,
         rows: &[usize],
         loss: Loss,
         mut grads: Option<&mut [f32]>,
@@ -320,7 +190,6 @@ fn loss_delta(loss: Loss, out: &[f32], target: &[f32]) -> (f64, Vec<f32>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::mlp_data::MlpData;
     use super::*;
 
     fn check_gradients(shape: MlpShape, data: &MlpData, loss: Loss) {
@@ -377,26 +246,5 @@ mod tests {
             vec![3.0, 4.0, 1.0],
         );
         check_gradients(shape, &data, Loss::CrossEntropy);
-    }
-
-    #[test]
-    fn layout_covers_every_parameter_once() {
-        let shape = MlpShape {
-            input: InputKind::Embedded {
-                inputs: 2,
-                vocab: 7,
-                dim: 4,
-            },
-            hidden: vec![10],
-            output: 7,
-        };
-        let layers = shape.layers();
-        assert_eq!(layers[0].weight, 56..136);
-        assert_eq!(layers[1].bias, 216..223);
-        assert_eq!(shape.param_count(), 223);
-        assert_eq!(
-            shape.weight_mask().iter().filter(|&&m| m).count(),
-            56 + 80 + 70
-        );
     }
 }

@@ -4,8 +4,8 @@
 //! numbers) and targets row-major (one value per output for regression, one class index for
 //! classification). [`MlpTask`] names a task and makes its train and held-out sets from a seed.
 
+use crate::export::{InputKind, MlpShape};
 use crate::rng::SplitMix64;
-use crate::train::mlp::{InputKind, Loss, MlpShape};
 
 /// Examples and targets, row-major.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +54,16 @@ impl MlpData {
     pub fn target(&self, i: usize) -> &[f32] {
         &self.targets[i * self.target_width..(i + 1) * self.target_width]
     }
+}
+
+/// The loss a task's network is trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Loss {
+    /// Mean squared error over the outputs; targets are real, one per output.
+    Mse,
+    /// Softmax cross-entropy over the outputs (logits); the target is one class index.
+    CrossEntropy,
 }
 
 /// A pointwise task the MLP trainer knows.

@@ -4,10 +4,10 @@
 //! **Invariant:** the same task, options and seed give the same network bit for bit (seeded
 //! data, initialisation, batch order and noise; sums in a fixed order; one thread).
 
+use crate::export::Mlp;
 use crate::rng::SplitMix64;
 use crate::train::adamw::{AdamW, AdamWConfig};
-use crate::train::mlp::{Loss, Mlp};
-use crate::train::mlp_data::{MlpData, MlpTask};
+use crate::train::mlp_data::{Loss, MlpData, MlpTask};
 use crate::train::penalty::{snap_to_codebook, Penalty, PenaltyState};
 
 /// Settings of [`train_mlp`].

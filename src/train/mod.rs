@@ -8,13 +8,20 @@
 //! held-out set. [`continue_training`] runs the same recipe after the search on a network given
 //! (one `nn2py train` wrote earlier).
 //!
+//! The pointwise [`crate::export::Mlp`] has its own, smaller trainer: [`mlp`] (initialisation,
+//! forward pass, loss and gradient), [`mlp_data`] (its tasks and losses), [`mlp_fit`] (one
+//! run), [`penalty`] (the complexity penalties) and [`sweep`] (the penalty-strength sweep).
+//!
 //! The gradient engine is [`fused`]: a forward and backward pass written for this cell (a
 //! general framework's per-operation overhead dominates at these sizes). Its gradients are
-//! tested against central finite differences; the burn autodiff engine that is to be their
-//! second reference is not merged yet (ARCHITECTURE.md says why).
+//! tested against central finite differences and, in builds with the `burn` feature, against
+//! burn's autodiff (`autodiff`), which [`fit`] can also train with (`fit::Engine::Burn`). Every
+//! engine is reached through [`gradient::GradientEngine`].
 //!
-//! **Invariant:** the same task, options and seed give the same network, bit for bit (single
-//! thread per run, seeded data, seeded initialisation, sequential sums).
+//! **Invariant:** the same task, options and seed give the same network, bit for bit, on any
+//! machine: seeded data, seeded initialisation, sums in a fixed order. The fused kernels split
+//! large layers over threads by whole output rows only, which leaves each value's operations and
+//! their order as in the serial loops (`fused::Plan`).
 
 pub mod adamw;
 #[cfg(feature = "burn")]
@@ -22,6 +29,7 @@ pub mod autodiff;
 pub mod batch;
 pub mod fit;
 pub mod fused;
+pub mod gradient;
 pub mod mlp;
 pub mod mlp_data;
 pub mod mlp_fit;

@@ -40,13 +40,18 @@ pub struct Layer {
     pub rows: Vec<f64>,
 }
 
+/// A layer's label in reports: `name`, or `name@step` for a sequence model's state at `step`.
+pub fn layer_label(name: &str, step: Option<usize>) -> String {
+    match step {
+        Some(t) => format!("{name}@{t}"),
+        None => name.to_string(),
+    }
+}
+
 impl Layer {
     /// The layer's label in reports: `name`, or `name@step`.
     pub fn label(&self) -> String {
-        match self.step {
-            Some(t) => format!("{}@{t}", self.name),
-            None => self.name.clone(),
-        }
+        layer_label(&self.name, self.step)
     }
 }
 

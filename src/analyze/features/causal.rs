@@ -106,29 +106,23 @@ pub fn check(
                 x[j] += u1[j] * (t0 - q0) + u2[j] * (t1 - q1);
             }
         };
-        let site = layer.site;
-        let patch = Patch {
-            site,
-            edit: &move_point,
-        };
-        let run = subject.run(inputs, Some(&patch), &mut |_, _| {})?;
-        if run.predictions[later..] == expected[..] {
-            moved += 1;
-        }
         let donor_row = &layer.rows[donor * layer.dim..(donor + 1) * layer.dim];
         let replace = |x: &mut [f64]| {
             if x.len() == donor_row.len() {
                 x.copy_from_slice(donor_row);
             }
         };
-        let patch = Patch {
-            site,
-            edit: &replace,
+        // Whether the example's later outputs become the donor's under `edit` of the layer.
+        let follows_donor = |edit: &dyn Fn(&mut [f64])| -> Result<bool, InterpError> {
+            let patch = Patch {
+                site: layer.site,
+                edit,
+            };
+            let run = subject.run(inputs, Some(&patch), &mut |_, _| {})?;
+            Ok(run.predictions[later..] == expected[..])
         };
-        let run = subject.run(inputs, Some(&patch), &mut |_, _| {})?;
-        if run.predictions[later..] == expected[..] {
-            moved_whole += 1;
-        }
+        moved += usize::from(follows_donor(&move_point)?);
+        moved_whole += usize::from(follows_donor(&replace)?);
     }
     let share = |k: usize| (trials > 0).then(|| k as f64 / trials as f64);
     Ok(Causal {

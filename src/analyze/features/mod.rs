@@ -156,14 +156,7 @@ pub fn analyze_features(
             file_safe(&feature.layer_label()),
             file_safe(feature.variable.as_deref().unwrap_or("unlabelled"))
         );
-        let title = format!(
-            "{} {} of {} (p = {}, k = {})",
-            feature.layer_label(),
-            feature.kind.as_str(),
-            feature.variable.as_deref().unwrap_or("?"),
-            feature.p.map_or("?".to_string(), |p| p.to_string()),
-            feature.k.map_or("?".to_string(), |k| k.to_string()),
-        );
+        let title = feature.heading("?");
         let colour_p = feature.p.unwrap_or(1);
         pictures.insert(
             name.clone(),

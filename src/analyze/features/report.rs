@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use super::activations;
 use super::clock::ClockPizza;
 use super::spectrum::Spectrum;
 
@@ -89,10 +90,20 @@ pub struct Feature {
 impl Feature {
     /// `layer` or `layer@step`.
     pub fn layer_label(&self) -> String {
-        match self.step {
-            Some(t) => format!("{}@{t}", self.layer),
-            None => self.layer.clone(),
-        }
+        activations::layer_label(&self.layer, self.step)
+    }
+
+    /// `layer kind of variable (p = P, k = K)`, with `?` for an unlabelled variable and
+    /// `unknown` for a missing `p` or `k`.
+    pub fn heading(&self, unknown: &str) -> String {
+        format!(
+            "{} {} of {} (p = {}, k = {})",
+            self.layer_label(),
+            self.kind.as_str(),
+            self.variable.as_deref().unwrap_or("?"),
+            self.p.map_or(unknown.to_string(), |p| p.to_string()),
+            self.k.map_or(unknown.to_string(), |k| k.to_string()),
+        )
     }
 }
 
@@ -203,12 +214,8 @@ pub fn summary(report: &FeatureReport) -> String {
     for f in &report.features {
         let _ = writeln!(
             out,
-            "  {} {} of {} (p = {}, k = {}): S {:.2} bits (baseline {:.2}), M {:.2}, variance {:.2}, decode {} (near {}), causal {}",
-            f.layer_label(),
-            f.kind.as_str(),
-            f.variable.as_deref().unwrap_or("?"),
-            f.p.map_or("-".to_string(), |p| p.to_string()),
-            f.k.map_or("-".to_string(), |k| k.to_string()),
+            "  {}: S {:.2} bits (baseline {:.2}), M {:.2}, variance {:.2}, decode {} (near {}), causal {}",
+            f.heading("-"),
             f.separability,
             f.separability_baseline,
             f.mixture,
