@@ -9,7 +9,7 @@
 use nn2py::driver::{self, Emit, Options};
 use nn2py::front::onnx::Limits;
 use nn2py::network::text as network_text;
-use nn2py::network::verify::verify_network;
+use nn2py::network::validate::validate_network;
 use nn2py::program::interp::{Interpreter, Scalar};
 use nn2py::program::text as program_text;
 use nn2py::program::{Program, Signature, Type};
@@ -52,7 +52,7 @@ pub fn network_text(bytes: &[u8]) {
     let Ok(network) = network_text::parse(source) else {
         return;
     };
-    let _ = verify_network(&network);
+    let _ = validate_network(&network);
     let printed = network_text::print(&network);
     match network_text::parse(&printed) {
         Ok(again) => assert_eq!(network_text::print(&again), printed, "print is not stable"),

@@ -22,7 +22,7 @@ use crate::front::sequence::{self, RollError};
 use crate::lift::{self, LiftOptions, LiftReport};
 use crate::lower::faithful::{self, LowerError};
 use crate::network::text as network_text;
-use crate::network::verify::{self as network_verify, VerifyError as NetworkVerifyError};
+use crate::network::validate::{validate_network, ValidateError as NetworkValidateError};
 use crate::network::{Graph, Network, SequenceModel};
 use crate::normal::{self, NormalError, NormalReport};
 use crate::program::validate::{validate, ValidateError};
@@ -134,7 +134,7 @@ pub enum CompileError {
     #[error(transparent)]
     Roll(#[from] RollError),
     #[error(transparent)]
-    Network(#[from] NetworkVerifyError),
+    Network(#[from] NetworkValidateError),
     #[error("{error}")]
     NetworkText {
         error: network_text::TextError,
@@ -331,7 +331,7 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
         };
         (network, full_graph, kind_note, source)
     };
-    network_verify::verify_network(&network)?;
+    validate_network(&network)?;
     check_limits(&network, full_graph.as_ref(), &options.limits)?;
     timer.lap("roll");
 
@@ -858,7 +858,7 @@ fn check_limits(
 }
 
 /// The longest chain of dependent nodes in `graph` (0 for a graph without nodes). Nodes are in
-/// evaluation order (checked by `network::verify`), so one forward pass suffices.
+/// evaluation order (checked by `network::validate`), so one forward pass suffices.
 fn graph_depth(graph: &Graph) -> usize {
     use crate::network::ValueDef;
     let mut node_depth = vec![0usize; graph.nodes.len()];

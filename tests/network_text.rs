@@ -2,7 +2,7 @@
 
 use ndarray::{ArrayD, IxDyn};
 use nn2py::network::text::{parse, print, TextError};
-use nn2py::network::verify::{verify_graph, verify_network};
+use nn2py::network::validate::{validate_graph, validate_network};
 use nn2py::network::{
     Activation, Cell, DType, Direction, Graph, Network, NodeId, Op, RecurrentAttrs, ScanAttrs,
     SequenceModel, Tensor, TensorType, TimeDirection, ValueDef, ValueId,
@@ -443,7 +443,7 @@ fn check_round_trip(network: &Network) -> String {
 #[test]
 fn every_op_and_attribute_round_trips() {
     let graph = every_op_graph();
-    verify_graph(&graph).expect("the every-op graph is well formed");
+    validate_graph(&graph).expect("the every-op graph is well formed");
     let text = check_round_trip(&Network::Pointwise(graph));
     // Spot checks of the layout the round trip alone would not pin down.
     assert!(text.starts_with("network pointwise graph {\n  input %x: f32[1, 3]\n"));
@@ -499,7 +499,7 @@ fn duplicate_and_hostile_names_round_trip_and_print_escaped() {
 fn sequence_models_round_trip() {
     for direction in [TimeDirection::Forward, TimeDirection::Reverse] {
         let network = Network::Sequence(elman_sequence(direction));
-        verify_network(&network).expect("the Elman cell is well formed");
+        validate_network(&network).expect("the Elman cell is well formed");
         check_round_trip(&network);
     }
     let mut model = elman_sequence(TimeDirection::Forward);
@@ -575,7 +575,7 @@ fn canonical_fixtures_parse_verify_and_print_back() {
     ] {
         let text = read_fixture(name);
         let network = parse(&text).unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        verify_network(&network).unwrap_or_else(|e| panic!("{name}: {e}"));
+        validate_network(&network).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(print(&network), text, "{name} is not in printed form");
     }
 }
@@ -592,7 +592,7 @@ fn elman_fixture_is_the_hand_built_cell() {
 #[test]
 fn free_form_fixture_with_comments_parses() {
     let network = parse(&read_fixture("free_form.nnn")).expect("parses");
-    verify_network(&network).expect("verifies");
+    validate_network(&network).expect("verifies");
     let Network::Pointwise(g) = &network else {
         panic!("expected a pointwise network");
     };
@@ -855,7 +855,7 @@ fn small_graph() -> Graph {
 }
 
 fn check_rejects(graph: &Graph, message: &str) {
-    match verify_graph(graph) {
+    match validate_graph(graph) {
         Ok(()) => panic!("accepted, expected {message:?}"),
         Err(e) => assert!(
             e.message.contains(message),
@@ -867,8 +867,8 @@ fn check_rejects(graph: &Graph, message: &str) {
 
 #[test]
 fn verifier_accepts_well_formed_graphs() {
-    verify_graph(&small_graph()).expect("small graph");
-    verify_graph(&Graph::default()).expect("empty graph");
+    validate_graph(&small_graph()).expect("small graph");
+    validate_graph(&Graph::default()).expect("empty graph");
 }
 
 #[test]
@@ -970,7 +970,7 @@ fn verifier_checks_operand_and_result_counts() {
         trans_b: false,
     };
     g.nodes[0].inputs.push(None);
-    verify_graph(&g).expect("Gemm's C is optional");
+    validate_graph(&g).expect("Gemm's C is optional");
     g.nodes[0].inputs.push(None);
     check_rejects(&g, "(Gemm) has 4 operands, expected 2 to 3");
     let mut g = small_graph();
@@ -1063,7 +1063,7 @@ fn scan_attrs(g: &mut Graph) -> &mut ScanAttrs {
 
 #[test]
 fn verifier_checks_scan_counts_and_bodies() {
-    verify_graph(&scan_graph()).expect("scan graph");
+    validate_graph(&scan_graph()).expect("scan graph");
     let mut g = scan_graph();
     scan_attrs(&mut g).num_scan_inputs = 3;
     check_rejects(
@@ -1094,7 +1094,7 @@ fn verifier_checks_scan_counts_and_bodies() {
 }
 
 fn check_rejects_sequence(model: SequenceModel, message: &str) {
-    match verify_network(&Network::Sequence(model)) {
+    match validate_network(&Network::Sequence(model)) {
         Ok(()) => panic!("accepted, expected {message:?}"),
         Err(e) => assert!(
             e.message.contains(message),

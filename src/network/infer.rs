@@ -4,6 +4,7 @@
 //! [`Op`]: numpy broadcasting for elementwise ops, numpy `matmul` for `MatMul`, the recurrent ops'
 //! `Y`/`Y_h`/`Y_c` shapes with `layout` and the number of directions, and `Scan` from its body.
 
+use super::shape::broadcast;
 use super::{DType, Direction, Op, RecurrentAttrs, ScanAttrs, TensorType};
 
 /// The output types of `op` applied to operands of the given types (`None` for an absent
@@ -20,11 +21,7 @@ pub fn infer_types(
         Op::Gemm {
             trans_a, trans_b, ..
         } => {
-            arity(inputs, 2, 3, n_outputs, 1)?;
-            let a = operand(inputs, 0, "A")?;
-            let b = operand(inputs, 1, "B")?;
-            numeric(a, "A")?;
-            same_dtype(a, b, "A", "B")?;
+            let (a, b) = numeric_pair(inputs, 3, n_outputs)?;
             let (m, k) = matrix(a, *trans_a, "A")?;
             let (k2, n) = matrix(b, *trans_b, "B")?;
             if k != k2 {
@@ -34,7 +31,7 @@ pub fn infer_types(
             }
             if let Some(c) = optional(inputs, 2) {
                 same_dtype(a, c, "A", "C")?;
-                let out = broadcast_shapes(&c.shape, &[m, n])
+                let out = broadcast(&c.shape, &[m, n])
                     .map_err(|e| format!("C does not broadcast to [{m}, {n}]: {e}"))?;
                 if out != [m, n] {
                     return Err(format!(
@@ -46,20 +43,13 @@ pub fn infer_types(
             Ok(vec![ty(a.dtype, vec![m, n])])
         }
         Op::MatMul => {
-            arity(inputs, 2, 2, n_outputs, 1)?;
-            let a = operand(inputs, 0, "A")?;
-            let b = operand(inputs, 1, "B")?;
-            numeric(a, "A")?;
-            same_dtype(a, b, "A", "B")?;
+            let (a, b) = numeric_pair(inputs, 2, n_outputs)?;
             Ok(vec![ty(a.dtype, matmul_shape(&a.shape, &b.shape)?)])
         }
         Op::Add | Op::Sub | Op::Mul | Op::Div => {
-            arity(inputs, 2, 2, n_outputs, 1)?;
-            let a = operand(inputs, 0, "A")?;
-            let b = operand(inputs, 1, "B")?;
-            numeric(a, "A")?;
-            same_dtype(a, b, "A", "B")?;
-            Ok(vec![ty(a.dtype, broadcast_shapes(&a.shape, &b.shape)?)])
+            let (a, b) = numeric_pair(inputs, 2, n_outputs)?;
+            let shape = broadcast(&a.shape, &b.shape).map_err(|e| e.to_string())?;
+            Ok(vec![ty(a.dtype, shape)])
         }
         Op::Neg | Op::Abs | Op::Relu => {
             arity(inputs, 1, 1, n_outputs, 1)?;
@@ -229,27 +219,6 @@ pub fn infer_types(
     }
 }
 
-/// The numpy broadcast of two shapes, or an error naming the clashing dimensions.
-pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
-    let rank = a.len().max(b.len());
-    let mut out = vec![0; rank];
-    for (i, slot) in out.iter_mut().enumerate() {
-        let da = dim_from_end(a, rank - i);
-        let db = dim_from_end(b, rank - i);
-        *slot = match (da, db) {
-            (x, y) if x == y => x,
-            (1, y) => y,
-            (x, 1) => x,
-            (x, y) => {
-                return Err(format!(
-                    "shapes {a:?} and {b:?} do not broadcast ({x} vs {y})"
-                ))
-            }
-        };
-    }
-    Ok(out)
-}
-
 /// Number of elements an ONNX `Slice` keeps from an axis of size `dim`, clamping `start` and
 /// `end` as the specification does; `None` when `step` is zero.
 pub fn slice_len(dim: usize, start: i64, end: i64, step: i64) -> Option<usize> {
@@ -274,14 +243,6 @@ pub fn clamp_slice(dim: usize, start: i64, end: i64, step: i64) -> Option<(i64, 
         _ if dim == 0 => Some((0, 0)),
         s if s > 0 => Some((start.clamp(0, dim), end.clamp(0, dim))),
         _ => Some((start.clamp(0, dim - 1), end.clamp(-1, dim - 1))),
-    }
-}
-
-fn dim_from_end(shape: &[usize], k: usize) -> usize {
-    if k <= shape.len() {
-        shape[shape.len() - k]
-    } else {
-        1
     }
 }
 
@@ -326,6 +287,21 @@ fn operand<'a>(
         .copied()
         .flatten()
         .ok_or_else(|| format!("missing operand {what}"))
+}
+
+/// Operands `A` and `B` of a one-result numeric op taking 2 to `max` operands: both present,
+/// numeric and of one element type.
+fn numeric_pair<'a>(
+    inputs: &[Option<&'a TensorType>],
+    max: usize,
+    n_outputs: usize,
+) -> Result<(&'a TensorType, &'a TensorType), String> {
+    arity(inputs, 2, max, n_outputs, 1)?;
+    let a = operand(inputs, 0, "A")?;
+    let b = operand(inputs, 1, "B")?;
+    numeric(a, "A")?;
+    same_dtype(a, b, "A", "B")?;
+    Ok((a, b))
 }
 
 fn optional<'a>(inputs: &[Option<&'a TensorType>], i: usize) -> Option<&'a TensorType> {
@@ -405,7 +381,7 @@ fn matmul_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
             "cannot multiply {a:?} by {b:?}: inner dimensions {k} and {k2} differ"
         ));
     }
-    let mut out = broadcast_shapes(&a2[..a2.len() - 2], &b2[..b2.len() - 2])
+    let mut out = broadcast(&a2[..a2.len() - 2], &b2[..b2.len() - 2])
         .map_err(|e| format!("batch dimensions do not broadcast: {e}"))?;
     if a.len() > 1 {
         out.push(m);
@@ -624,12 +600,8 @@ mod tests {
 
     #[test]
     fn broadcasting_follows_numpy() {
-        assert_eq!(
-            broadcast_shapes(&[3, 1, 5], &[4, 1]).unwrap(),
-            vec![3, 4, 5]
-        );
-        assert_eq!(broadcast_shapes(&[], &[2]).unwrap(), vec![2]);
-        assert!(broadcast_shapes(&[3], &[4]).unwrap_err().contains("3 vs 4"));
+        let mismatch = one(&Op::Add, &[&f(&[3]), &f(&[4])]).unwrap_err();
+        assert!(mismatch.contains("3 vs 4"));
         assert_eq!(one(&Op::Add, &[&f(&[2, 1]), &f(&[3])]).unwrap(), f(&[2, 3]));
     }
 

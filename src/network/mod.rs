@@ -23,14 +23,16 @@
 //! graph except through its declared inputs (the importer turns implicit outer captures into
 //! constants, or refuses them).
 //!
-//! # What `verify` enforces
-//! See [`verify::verify_graph`]: handles in range, topological order, single definition, operand
+//! # What `validate` enforces
+//! See [`validate::validate_graph`]: handles in range, topological order, single definition, operand
 //! counts per op, and for a cell step graph: no recurrent ops and state shapes preserved.
 
 pub mod infer;
 pub mod interp;
+pub mod prune;
+pub mod shape;
 pub mod text;
-pub mod verify;
+pub mod validate;
 
 use ndarray::ArrayD;
 
@@ -376,12 +378,107 @@ impl Op {
         }
     }
 
+    /// The recurrence over a whole sequence this op runs, or `None` for an op that computes
+    /// within one step.
+    pub fn recurrence(&self) -> Option<Recurrence<'_>> {
+        match self {
+            Op::Rnn(attrs) => Some(Recurrence::Layer(RecurrentLayer::Rnn(attrs))),
+            Op::Gru {
+                attrs,
+                linear_before_reset,
+            } => Some(Recurrence::Layer(RecurrentLayer::Gru {
+                attrs,
+                linear_before_reset: *linear_before_reset,
+            })),
+            Op::Lstm {
+                attrs,
+                input_forget,
+            } => Some(Recurrence::Layer(RecurrentLayer::Lstm {
+                attrs,
+                input_forget: *input_forget,
+            })),
+            Op::Scan(attrs) => Some(Recurrence::Scan(attrs)),
+            Op::Gemm { .. }
+            | Op::MatMul
+            | Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Neg
+            | Op::Abs
+            | Op::Exp
+            | Op::Relu
+            | Op::Tanh
+            | Op::Sigmoid
+            | Op::Cast { .. }
+            | Op::Concat { .. }
+            | Op::Gather { .. }
+            | Op::Slice { .. }
+            | Op::Reshape { .. }
+            | Op::Transpose { .. }
+            | Op::Squeeze { .. }
+            | Op::Unsqueeze { .. }
+            | Op::Identity
+            | Op::Softmax { .. }
+            | Op::ArgMax { .. } => None,
+        }
+    }
+
     /// True for the ops that run a recurrence over a whole sequence.
     pub fn is_recurrent(&self) -> bool {
-        matches!(
-            self,
-            Op::Rnn(_) | Op::Gru { .. } | Op::Lstm { .. } | Op::Scan(_)
-        )
+        self.recurrence().is_some()
+    }
+}
+
+/// A recurrence over a whole sequence, as [`Op::recurrence`] reads it from an op.
+#[derive(Debug, Clone, Copy)]
+pub enum Recurrence<'a> {
+    /// `RNN`, `GRU` or `LSTM`.
+    Layer(RecurrentLayer<'a>),
+    /// `Scan`.
+    Scan(&'a ScanAttrs),
+}
+
+/// An ONNX recurrent layer with its op-specific attributes.
+#[derive(Debug, Clone, Copy)]
+pub enum RecurrentLayer<'a> {
+    Rnn(&'a RecurrentAttrs),
+    Gru {
+        attrs: &'a RecurrentAttrs,
+        linear_before_reset: bool,
+    },
+    Lstm {
+        attrs: &'a RecurrentAttrs,
+        input_forget: bool,
+    },
+}
+
+impl<'a> RecurrentLayer<'a> {
+    /// The attributes all three layers share.
+    pub fn attrs(&self) -> &'a RecurrentAttrs {
+        match *self {
+            RecurrentLayer::Rnn(attrs)
+            | RecurrentLayer::Gru { attrs, .. }
+            | RecurrentLayer::Lstm { attrs, .. } => attrs,
+        }
+    }
+
+    /// Number of gates stacked in `W`, `R` and each half of `B`.
+    pub fn gates(&self) -> usize {
+        match self {
+            RecurrentLayer::Rnn(_) => 1,
+            RecurrentLayer::Gru { .. } => 3,
+            RecurrentLayer::Lstm { .. } => 4,
+        }
+    }
+
+    /// Number of activations per direction.
+    pub fn activation_count(&self) -> usize {
+        match self {
+            RecurrentLayer::Rnn(_) => 1,
+            RecurrentLayer::Gru { .. } => 2,
+            RecurrentLayer::Lstm { .. } => 3,
+        }
     }
 }
 

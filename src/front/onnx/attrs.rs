@@ -5,6 +5,7 @@ use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto, TensorProto};
 
 use super::ImportError;
 use crate::diag::{Location, NodeRef};
+use crate::network::ValueId;
 
 /// An ONNX node under import, with the opset it is read under.
 #[derive(Clone, Copy)]
@@ -29,6 +30,15 @@ impl<'a> NodeCx<'a> {
             message: message.into(),
             location: self.location(),
         }
+    }
+
+    /// Operand `i` of the node, which must be present.
+    pub fn operand(&self, inputs: &[Option<ValueId>], i: usize) -> Result<ValueId, ImportError> {
+        inputs
+            .get(i)
+            .copied()
+            .flatten()
+            .ok_or_else(|| self.error(format!("{} is missing its input {i}", self.op())))
     }
 
     /// The op type, escaped for messages.

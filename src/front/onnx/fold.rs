@@ -7,30 +7,29 @@
 use ndarray::{ArrayD, IxDyn, Zip};
 
 use super::attrs::NodeCx;
-use super::build::Builder;
+use super::scope::Scope;
 use super::{decode, ImportError};
-use crate::network::infer::broadcast_shapes;
-use crate::network::{Tensor, ValueId};
+use crate::network::{shape, Tensor, ValueId};
 
 /// The outputs of an import-only node, or `None` when `cx.node` is not an import-only op.
 pub(super) fn import_only(
     cx: &NodeCx,
-    b: &Builder,
+    scope: &Scope,
     inputs: &[Option<ValueId>],
 ) -> Result<Option<Vec<Tensor>>, ImportError> {
     let tensor = match cx.node.op_type.as_str() {
-        "Constant" => constant(cx, b)?,
-        "Shape" => shape(cx, b, inputs)?,
+        "Constant" => constant(cx, scope)?,
+        "Shape" => shape(cx, scope, inputs)?,
         "Size" => {
-            let x = operand_id(cx, inputs, 0)?;
-            let len = i64::try_from(b.ty(x).len()).map_err(|_| cx.error("size overflows"))?;
+            let x = cx.operand(inputs, 0)?;
+            let len = i64::try_from(scope.ty(x).len()).map_err(|_| cx.error("size overflows"))?;
             Tensor::I64(ArrayD::from_elem(IxDyn(&[]), len))
         }
-        "ConstantOfShape" => constant_of_shape(cx, b, inputs)?,
-        "Range" => range(cx, b, inputs)?,
-        "Expand" => expand(cx, b, inputs)?,
-        "Equal" => equal(cx, b, inputs)?,
-        "Where" => where_(cx, b, inputs)?,
+        "ConstantOfShape" => constant_of_shape(cx, scope, inputs)?,
+        "Range" => range(cx, scope, inputs)?,
+        "Expand" => expand(cx, scope, inputs)?,
+        "Equal" => equal(cx, scope, inputs)?,
+        "Where" => where_(cx, scope, inputs)?,
         _ => return Ok(None),
     };
     if cx.node.output.len() != 1 {
@@ -42,35 +41,27 @@ pub(super) fn import_only(
     }
     decode::checked_count(
         tensor.shape(),
-        &b.cx.limits,
+        &scope.cx.limits,
         &format!("the output of {}", cx.op()),
         &cx.location(),
     )?;
     Ok(Some(vec![tensor]))
 }
 
-fn operand_id(cx: &NodeCx, inputs: &[Option<ValueId>], i: usize) -> Result<ValueId, ImportError> {
-    inputs
-        .get(i)
-        .copied()
-        .flatten()
-        .ok_or_else(|| cx.error(format!("{} is missing its input {i}", cx.op())))
-}
-
 /// The constant operand `i`, or an error saying the op needs constant operands.
 fn constant_operand<'b>(
     cx: &NodeCx,
-    b: &'b Builder,
+    scope: &'b Scope,
     inputs: &[Option<ValueId>],
     i: usize,
 ) -> Result<&'b Tensor, ImportError> {
-    let id = operand_id(cx, inputs, i)?;
-    b.constant(id).ok_or_else(|| {
+    let id = cx.operand(inputs, i)?;
+    scope.constant(id).ok_or_else(|| {
         cx.error(format!(
             "{} is supported only on constant inputs, but input {i} (\"{}\") is computed at run \
              time",
             cx.op(),
-            b.graph.value(id).name.escape_debug()
+            scope.graph.value(id).name.escape_debug()
         ))
     })
 }
@@ -78,11 +69,11 @@ fn constant_operand<'b>(
 /// A constant integer vector operand (a shape), checked to be non-negative.
 fn shape_operand(
     cx: &NodeCx,
-    b: &Builder,
+    scope: &Scope,
     inputs: &[Option<ValueId>],
     i: usize,
 ) -> Result<Vec<usize>, ImportError> {
-    match constant_operand(cx, b, inputs, i)? {
+    match constant_operand(cx, scope, inputs, i)? {
         Tensor::I64(a) if a.ndim() == 1 => a
             .iter()
             .map(|&d| {
@@ -99,11 +90,11 @@ fn shape_operand(
     }
 }
 
-fn constant(cx: &NodeCx, b: &Builder) -> Result<Tensor, ImportError> {
+fn constant(cx: &NodeCx, scope: &Scope) -> Result<Tensor, ImportError> {
     let location = cx.location();
     if let Some(t) = cx.tensor("value")? {
         let what = format!("the value of {}", cx.op());
-        return decode::tensor(t, &b.cx.limits, &what, &location);
+        return decode::tensor(t, &scope.cx.limits, &what, &location);
     }
     if let Some(v) = cx.float("value_float")? {
         return Ok(Tensor::F32(ArrayD::from_elem(IxDyn(&[]), v)));
@@ -131,9 +122,9 @@ fn constant(cx: &NodeCx, b: &Builder) -> Result<Tensor, ImportError> {
     )))
 }
 
-fn shape(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Tensor, ImportError> {
-    let x = operand_id(cx, inputs, 0)?;
-    let dims = &b.ty(x).shape;
+fn shape(cx: &NodeCx, scope: &Scope, inputs: &[Option<ValueId>]) -> Result<Tensor, ImportError> {
+    let x = cx.operand(inputs, 0)?;
+    let dims = &scope.ty(x).shape;
     let rank = dims.len() as i64;
     let clamp = |v: i64| (if v < 0 { v + rank } else { v }).clamp(0, rank) as usize;
     let start = clamp(cx.int_or("start", 0)?);
@@ -151,13 +142,13 @@ fn shape(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Tensor,
 
 fn constant_of_shape(
     cx: &NodeCx,
-    b: &Builder,
+    scope: &Scope,
     inputs: &[Option<ValueId>],
 ) -> Result<Tensor, ImportError> {
-    let shape = shape_operand(cx, b, inputs, 0)?;
+    let shape = shape_operand(cx, scope, inputs, 0)?;
     decode::checked_count(
         &shape,
-        &b.cx.limits,
+        &scope.cx.limits,
         "the output of ConstantOfShape",
         &cx.location(),
     )?;
@@ -165,7 +156,7 @@ fn constant_of_shape(
         None => Tensor::F32(ArrayD::from_elem(IxDyn(&[1]), 0.0)),
         Some(t) => decode::tensor(
             t,
-            &b.cx.limits,
+            &scope.cx.limits,
             "the value of ConstantOfShape",
             &cx.location(),
         )?,
@@ -191,16 +182,16 @@ fn constant_of_shape(
     }
 }
 
-fn range(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Tensor, ImportError> {
+fn range(cx: &NodeCx, scope: &Scope, inputs: &[Option<ValueId>]) -> Result<Tensor, ImportError> {
     let scalar = |i| -> Result<&Tensor, ImportError> {
-        let t = constant_operand(cx, b, inputs, i)?;
+        let t = constant_operand(cx, scope, inputs, i)?;
         if t.shape().iter().product::<usize>() != 1 || t.shape().len() > 1 {
             return Err(cx.error(format!("input {i} of Range must be a scalar")));
         }
         Ok(t)
     };
     let (start, limit, delta) = (scalar(0)?, scalar(1)?, scalar(2)?);
-    let limits = &b.cx.limits;
+    let limits = &scope.cx.limits;
     let count = |n: f64| -> Result<usize, ImportError> {
         let n = n.ceil().max(0.0);
         if n.is_nan() || n > limits.max_tensor_elements as f64 {
@@ -246,25 +237,35 @@ fn first<T: Copy + Default>(a: &ArrayD<T>) -> T {
     a.iter().next().copied().unwrap_or_default()
 }
 
-fn expand(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Tensor, ImportError> {
-    let x = constant_operand(cx, b, inputs, 0)?;
-    let target = shape_operand(cx, b, inputs, 1)?;
+fn expand(cx: &NodeCx, scope: &Scope, inputs: &[Option<ValueId>]) -> Result<Tensor, ImportError> {
+    let x = constant_operand(cx, scope, inputs, 0)?;
+    let target = shape_operand(cx, scope, inputs, 1)?;
     let shape =
-        broadcast_shapes(x.shape(), &target).map_err(|m| cx.error(format!("Expand: {m}")))?;
-    decode::checked_count(&shape, &b.cx.limits, "the output of Expand", &cx.location())?;
-    broadcast(x, &shape).ok_or_else(|| cx.error("Expand: the input does not broadcast"))
+        shape::broadcast(x.shape(), &target).map_err(|m| cx.error(format!("Expand: {m}")))?;
+    decode::checked_count(
+        &shape,
+        &scope.cx.limits,
+        "the output of Expand",
+        &cx.location(),
+    )?;
+    broadcast_to(x, &shape).ok_or_else(|| cx.error("Expand: the input does not broadcast"))
 }
 
-fn equal(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Tensor, ImportError> {
-    let x = constant_operand(cx, b, inputs, 0)?;
-    let y = constant_operand(cx, b, inputs, 1)?;
+fn equal(cx: &NodeCx, scope: &Scope, inputs: &[Option<ValueId>]) -> Result<Tensor, ImportError> {
+    let x = constant_operand(cx, scope, inputs, 0)?;
+    let y = constant_operand(cx, scope, inputs, 1)?;
     let shape =
-        broadcast_shapes(x.shape(), y.shape()).map_err(|m| cx.error(format!("Equal: {m}")))?;
-    decode::checked_count(&shape, &b.cx.limits, "the output of Equal", &cx.location())?;
+        shape::broadcast(x.shape(), y.shape()).map_err(|m| cx.error(format!("Equal: {m}")))?;
+    decode::checked_count(
+        &shape,
+        &scope.cx.limits,
+        "the output of Equal",
+        &cx.location(),
+    )?;
     let bad = || cx.error("Equal: the operands do not broadcast or differ in element type");
     let out = match (
-        broadcast(x, &shape).ok_or_else(bad)?,
-        broadcast(y, &shape).ok_or_else(bad)?,
+        broadcast_to(x, &shape).ok_or_else(bad)?,
+        broadcast_to(y, &shape).ok_or_else(bad)?,
     ) {
         (Tensor::F32(a), Tensor::F32(c)) => Zip::from(&a).and(&c).map_collect(|p, q| p == q),
         (Tensor::I64(a), Tensor::I64(c)) => Zip::from(&a).and(&c).map_collect(|p, q| p == q),
@@ -274,22 +275,27 @@ fn equal(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Tensor,
     Ok(Tensor::Bool(out))
 }
 
-fn where_(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Tensor, ImportError> {
-    let c = constant_operand(cx, b, inputs, 0)?;
-    let x = constant_operand(cx, b, inputs, 1)?;
-    let y = constant_operand(cx, b, inputs, 2)?;
-    let shape = broadcast_shapes(c.shape(), x.shape())
-        .and_then(|s| broadcast_shapes(&s, y.shape()))
+fn where_(cx: &NodeCx, scope: &Scope, inputs: &[Option<ValueId>]) -> Result<Tensor, ImportError> {
+    let c = constant_operand(cx, scope, inputs, 0)?;
+    let x = constant_operand(cx, scope, inputs, 1)?;
+    let y = constant_operand(cx, scope, inputs, 2)?;
+    let shape = shape::broadcast(c.shape(), x.shape())
+        .and_then(|s| shape::broadcast(&s, y.shape()))
         .map_err(|m| cx.error(format!("Where: {m}")))?;
-    decode::checked_count(&shape, &b.cx.limits, "the output of Where", &cx.location())?;
+    decode::checked_count(
+        &shape,
+        &scope.cx.limits,
+        "the output of Where",
+        &cx.location(),
+    )?;
     let bad = || cx.error("Where needs a bool condition and two values of one element type");
-    let Some(Tensor::Bool(c)) = broadcast(c, &shape) else {
+    let Some(Tensor::Bool(c)) = broadcast_to(c, &shape) else {
         return Err(bad());
     };
     let pick = |c: &bool, p: &f32, q: &f32| if *c { *p } else { *q };
     match (
-        broadcast(x, &shape).ok_or_else(bad)?,
-        broadcast(y, &shape).ok_or_else(bad)?,
+        broadcast_to(x, &shape).ok_or_else(bad)?,
+        broadcast_to(y, &shape).ok_or_else(bad)?,
     ) {
         (Tensor::F32(p), Tensor::F32(q)) => {
             Ok(Tensor::F32(Zip::from(&c).and(&p).and(&q).map_collect(pick)))
@@ -311,7 +317,7 @@ fn where_(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Tensor
 }
 
 /// `t` broadcast to `shape`, or `None` when it does not broadcast.
-fn broadcast(t: &Tensor, shape: &[usize]) -> Option<Tensor> {
+fn broadcast_to(t: &Tensor, shape: &[usize]) -> Option<Tensor> {
     let dim = IxDyn(shape);
     Some(match t {
         Tensor::F32(a) => Tensor::F32(a.broadcast(dim)?.to_owned()),

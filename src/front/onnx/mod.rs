@@ -5,7 +5,8 @@
 //! # Code map
 //! - `decode`: tensors and declared types, with size limits checked before allocation.
 //! - `attrs`: typed attribute getters whose errors name the node.
-//! - `build`: the graph builder (scoping, node order, typing, folding) and dead-node pruning.
+//! - `scope`: the graph under construction and the names visible in it.
+//! - `assemble`: a graph's nodes in order, resolved, converted, typed and folded; `Scan` bodies.
 //! - `fold`: import-only ops (`Constant`, `Shape`, `ConstantOfShape`, ...) evaluated away.
 //! - `ops`, `recurrent`, `scan`: ONNX nodes to network IR ops, by op family.
 //!
@@ -15,13 +16,14 @@
 //! when that is symbolic, to the model's `nn2py.length` metadata ([`LENGTH_METADATA_KEY`]).
 //! Every other dimension must be fixed. Shapes are then static, so shape arithmetic folds away.
 
+mod assemble;
 mod attrs;
-mod build;
 mod decode;
 mod fold;
 mod ops;
 mod recurrent;
 mod scan;
+mod scope;
 
 use std::collections::BTreeMap;
 
@@ -29,8 +31,9 @@ use prost::Message;
 use tract_onnx::pb::{GraphProto, ModelProto, ValueInfoProto};
 
 use crate::diag::{Diagnose, Location};
-use crate::network::{Graph, TensorType, ValueDef};
-use build::{prune, Builder, ImportCx};
+use crate::network::prune::prune_unused;
+use crate::network::{Graph, TensorType};
+use scope::{ImportCx, Scope};
 
 /// Caps that keep hostile input from exhausting memory or time. Each is checked before the work
 /// it bounds, and going over one is an [`ImportError`] that names the limit and the command-line
@@ -164,8 +167,8 @@ pub fn import(bytes: &[u8], options: &ImportOptions) -> Result<ImportedModel, Im
         opset,
         depth: 0,
     };
-    let mut b = Builder::new(cx, None)?;
-    b.add_initializers(&graph.initializer)?;
+    let mut scope = Scope::new(cx, None)?;
+    scope.add_initializers(&graph.initializer)?;
     let metadata_length = model
         .metadata_props
         .iter()
@@ -178,24 +181,23 @@ pub fn import(bytes: &[u8], options: &ImportOptions) -> Result<ImportedModel, Im
             continue;
         }
         let (declared, ty) = bind_input(info, options, metadata_length)?;
-        let index = b.graph.inputs.len();
-        let id = b
-            .graph
-            .add_value(info.name.clone(), ty, ValueDef::Input(index));
-        b.graph.inputs.push(id);
-        b.define(&info.name, id, &Location::Value(info.name.clone()))?;
+        scope.add_input(&info.name, ty, &Location::Value(info.name.clone()))?;
         inputs.push(declared);
     }
-    b.import_nodes(&graph.node)?;
+    assemble::import_nodes(&mut scope, &graph.node)?;
     let mut outputs = Vec::new();
     for info in &graph.output {
         let location = Location::Value(info.name.clone());
-        let id = b.resolve(&info.name, &location)?;
-        outputs.push(check_output(info, b.graph.value(id).ty.clone(), options)?);
-        b.graph.outputs.push(id);
+        let id = scope.resolve(&info.name, &location)?;
+        outputs.push(check_output(
+            info,
+            scope.graph.value(id).ty.clone(),
+            options,
+        )?);
+        scope.graph.outputs.push(id);
     }
     Ok(ImportedModel {
-        graph: prune(b.graph),
+        graph: prune_unused(scope.graph),
         inputs,
         outputs,
         metadata: model

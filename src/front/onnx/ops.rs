@@ -5,18 +5,19 @@
 //! defaults filled in. The recurrent ops and `Scan` have files of their own.
 
 use super::attrs::{normalise_axis, NodeCx};
-use super::build::{Builder, Converted};
-use super::{decode, recurrent, scan, ImportError};
+use super::scope::{Converted, Scope};
+use super::{decode, recurrent, ImportError};
 use crate::network::infer::clamp_slice;
 use crate::network::{Op, Tensor, ValueId};
 
-/// Converts one ONNX node (already known not to be an import-only op).
+/// Converts one ONNX node (already known not to be an import-only op, nor a `Scan`, whose body
+/// [`super::assemble`] imports).
 ///
 /// Errors name the node: unsupported operator, missing or non-constant operand where a constant
 /// is needed, attribute of the wrong type or out of range.
 pub(super) fn convert(
     cx: &NodeCx,
-    b: &Builder,
+    scope: &Scope,
     inputs: &[Option<ValueId>],
 ) -> Result<Converted, ImportError> {
     let same = |op: Op| {
@@ -54,19 +55,19 @@ pub(super) fn convert(
             })
         }
         "Concat" => {
-            let rank = rank(cx, b, inputs, 0)?;
+            let rank = rank(cx, scope, inputs, 0)?;
             same(Op::Concat {
                 axis: cx.axis(cx.int_req("axis")?, rank, "axis")?,
             })
         }
         "Gather" => {
-            let rank = rank(cx, b, inputs, 0)?;
+            let rank = rank(cx, scope, inputs, 0)?;
             same(Op::Gather {
                 axis: cx.axis(cx.int_or("axis", 0)?, rank, "axis")?,
             })
         }
         "Softmax" => {
-            let rank = rank(cx, b, inputs, 0)?;
+            let rank = rank(cx, scope, inputs, 0)?;
             let default = if cx.opset >= 13 { -1 } else { 1 };
             let axis = cx.axis(cx.int_or("axis", default)?, rank, "axis")?;
             // Before opset 13 Softmax flattens the axes from `axis` on into one; that only
@@ -81,7 +82,7 @@ pub(super) fn convert(
             same(Op::Softmax { axis })
         }
         "ArgMax" => {
-            let rank = rank(cx, b, inputs, 0)?;
+            let rank = rank(cx, scope, inputs, 0)?;
             same(Op::ArgMax {
                 axis: cx.axis(cx.int_or("axis", 0)?, rank, "axis")?,
                 keepdims: cx.flag_or("keepdims", true)?,
@@ -89,7 +90,7 @@ pub(super) fn convert(
             })
         }
         "Transpose" => {
-            let rank = rank(cx, b, inputs, 0)?;
+            let rank = rank(cx, scope, inputs, 0)?;
             let perm = match cx.ints("perm")? {
                 None => (0..rank).rev().collect(),
                 Some(p) => p
@@ -103,44 +104,30 @@ pub(super) fn convert(
             };
             same(Op::Transpose { perm })
         }
-        "Slice" => slice(cx, b, inputs),
-        "Reshape" => reshape(cx, b, inputs),
-        "Flatten" => flatten(cx, b, inputs),
-        "Squeeze" => squeeze(cx, b, inputs),
-        "Unsqueeze" => unsqueeze(cx, b, inputs),
-        "Dropout" => dropout(cx, b, inputs),
-        "RNN" | "GRU" | "LSTM" => recurrent::convert(cx, b, inputs),
-        "Scan" => scan::convert(cx, b, inputs),
+        "Slice" => slice(cx, scope, inputs),
+        "Reshape" => reshape(cx, scope, inputs),
+        "Flatten" => flatten(cx, scope, inputs),
+        "Squeeze" => squeeze(cx, scope, inputs),
+        "Unsqueeze" => unsqueeze(cx, scope, inputs),
+        "Dropout" => dropout(cx, scope, inputs),
+        "RNN" | "GRU" | "LSTM" => recurrent::convert(cx, scope, inputs),
         _ => Err(cx.error(format!("unsupported operator {}", cx.op()))),
     }
 }
 
-/// Operand `i`, which must be present.
-pub(super) fn operand(
-    cx: &NodeCx,
-    inputs: &[Option<ValueId>],
-    i: usize,
-) -> Result<ValueId, ImportError> {
-    inputs
-        .get(i)
-        .copied()
-        .flatten()
-        .ok_or_else(|| cx.error(format!("{} is missing its input {i}", cx.op())))
-}
-
 fn rank(
     cx: &NodeCx,
-    b: &Builder,
+    scope: &Scope,
     inputs: &[Option<ValueId>],
     i: usize,
 ) -> Result<usize, ImportError> {
-    Ok(b.ty(operand(cx, inputs, i)?).shape.len())
+    Ok(scope.ty(cx.operand(inputs, i)?).shape.len())
 }
 
 /// The values of a constant integer operand (a scalar or a vector), or `None` when absent.
 pub(super) fn const_ints(
     cx: &NodeCx,
-    b: &Builder,
+    scope: &Scope,
     inputs: &[Option<ValueId>],
     i: usize,
     what: &str,
@@ -148,7 +135,7 @@ pub(super) fn const_ints(
     let Some(id) = inputs.get(i).copied().flatten() else {
         return Ok(None);
     };
-    match b.constant(id) {
+    match scope.constant(id) {
         Some(Tensor::I64(a)) if a.ndim() <= 1 => Ok(Some(a.iter().copied().collect())),
         Some(other) => Err(cx.error(format!(
             "the {what} of {} must be a 1-D int64 tensor, found {:?} of shape {:?}",
@@ -159,7 +146,7 @@ pub(super) fn const_ints(
         None => Err(cx.error(format!(
             "the {what} of {} must be a constant, but \"{}\" is computed at run time",
             cx.op(),
-            b.graph.value(id).name.escape_debug()
+            scope.graph.value(id).name.escape_debug()
         ))),
     }
 }
@@ -168,13 +155,13 @@ pub(super) fn const_ints(
 fn data_only(cx: &NodeCx, inputs: &[Option<ValueId>], op: Op) -> Result<Converted, ImportError> {
     Ok(Converted {
         op,
-        inputs: vec![Some(operand(cx, inputs, 0)?)],
+        inputs: vec![Some(cx.operand(inputs, 0)?)],
         n_outputs: 1,
     })
 }
 
-fn slice(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Converted, ImportError> {
-    let shape = b.ty(operand(cx, inputs, 0)?).shape.clone();
+fn slice(cx: &NodeCx, scope: &Scope, inputs: &[Option<ValueId>]) -> Result<Converted, ImportError> {
+    let shape = scope.ty(cx.operand(inputs, 0)?).shape.clone();
     let (starts, ends, axes, steps) = if cx.opset < 10 {
         let need = |name: &str| -> Result<Vec<i64>, ImportError> {
             cx.ints(name)?
@@ -189,14 +176,14 @@ fn slice(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Convert
         )
     } else {
         let need = |i, what| {
-            const_ints(cx, b, inputs, i, what)?
+            const_ints(cx, scope, inputs, i, what)?
                 .ok_or_else(|| cx.error(format!("Slice needs its {what} input")))
         };
         (
             need(1, "starts")?,
             need(2, "ends")?,
-            const_ints(cx, b, inputs, 3, "axes")?,
-            const_ints(cx, b, inputs, 4, "steps")?,
+            const_ints(cx, scope, inputs, 3, "axes")?,
+            const_ints(cx, scope, inputs, 4, "steps")?,
         )
     };
     let n = starts.len();
@@ -238,9 +225,13 @@ fn slice(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Convert
     )
 }
 
-fn reshape(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Converted, ImportError> {
-    let input = b.ty(operand(cx, inputs, 0)?).clone();
-    let requested = const_ints(cx, b, inputs, 1, "shape")?
+fn reshape(
+    cx: &NodeCx,
+    scope: &Scope,
+    inputs: &[Option<ValueId>],
+) -> Result<Converted, ImportError> {
+    let input = scope.ty(cx.operand(inputs, 0)?).clone();
+    let requested = const_ints(cx, scope, inputs, 1, "shape")?
         .ok_or_else(|| cx.error("Reshape needs its shape input"))?;
     let allow_zero = cx.flag_or("allowzero", false)?;
     let mut shape = Vec::with_capacity(requested.len());
@@ -275,8 +266,12 @@ fn reshape(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Conve
     data_only(cx, inputs, Op::Reshape { shape })
 }
 
-fn flatten(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Converted, ImportError> {
-    let dims = b.ty(operand(cx, inputs, 0)?).shape.clone();
+fn flatten(
+    cx: &NodeCx,
+    scope: &Scope,
+    inputs: &[Option<ValueId>],
+) -> Result<Converted, ImportError> {
+    let dims = scope.ty(cx.operand(inputs, 0)?).shape.clone();
     let axis = cx.int_or("axis", 1)?;
     // Flatten's axis ranges over [-rank, rank]: axis == rank puts everything in the first part.
     let axis = if axis == dims.len() as i64 {
@@ -298,19 +293,23 @@ fn flatten(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Conve
 /// The axes of Squeeze or Unsqueeze: the attribute before opset 13, the input from 13 on.
 fn axes_operand(
     cx: &NodeCx,
-    b: &Builder,
+    scope: &Scope,
     inputs: &[Option<ValueId>],
 ) -> Result<Option<Vec<i64>>, ImportError> {
     if cx.opset < 13 {
         Ok(cx.ints("axes")?.map(<[i64]>::to_vec))
     } else {
-        const_ints(cx, b, inputs, 1, "axes")
+        const_ints(cx, scope, inputs, 1, "axes")
     }
 }
 
-fn squeeze(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Converted, ImportError> {
-    let dims = b.ty(operand(cx, inputs, 0)?).shape.clone();
-    let mut axes: Vec<usize> = match axes_operand(cx, b, inputs)? {
+fn squeeze(
+    cx: &NodeCx,
+    scope: &Scope,
+    inputs: &[Option<ValueId>],
+) -> Result<Converted, ImportError> {
+    let dims = scope.ty(cx.operand(inputs, 0)?).shape.clone();
+    let mut axes: Vec<usize> = match axes_operand(cx, scope, inputs)? {
         None => (0..dims.len()).filter(|&a| dims[a] == 1).collect(),
         Some(axes) => axes
             .iter()
@@ -323,11 +322,11 @@ fn squeeze(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Conve
 
 fn unsqueeze(
     cx: &NodeCx,
-    b: &Builder,
+    scope: &Scope,
     inputs: &[Option<ValueId>],
 ) -> Result<Converted, ImportError> {
-    let rank = rank(cx, b, inputs, 0)?;
-    let axes = axes_operand(cx, b, inputs)?.ok_or_else(|| cx.error("Unsqueeze needs axes"))?;
+    let rank = rank(cx, scope, inputs, 0)?;
+    let axes = axes_operand(cx, scope, inputs)?.ok_or_else(|| cx.error("Unsqueeze needs axes"))?;
     let out_rank = rank + axes.len();
     let mut axes: Vec<usize> = axes
         .iter()
@@ -343,9 +342,13 @@ fn unsqueeze(
     data_only(cx, inputs, Op::Unsqueeze { axes })
 }
 
-fn dropout(cx: &NodeCx, b: &Builder, inputs: &[Option<ValueId>]) -> Result<Converted, ImportError> {
+fn dropout(
+    cx: &NodeCx,
+    scope: &Scope,
+    inputs: &[Option<ValueId>],
+) -> Result<Converted, ImportError> {
     if let Some(id) = inputs.get(2).copied().flatten() {
-        let inference = match b.constant(id) {
+        let inference = match scope.constant(id) {
             Some(Tensor::Bool(a)) => a.iter().all(|&t| !t),
             Some(Tensor::F32(_) | Tensor::I64(_)) | None => false,
         };

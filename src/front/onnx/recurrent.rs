@@ -6,15 +6,14 @@
 //! `sequence_lens` equal to the sequence length everywhere is dropped; any other is refused.
 
 use super::attrs::NodeCx;
-use super::build::{Builder, Converted};
-use super::ops::operand;
+use super::scope::{Converted, Scope};
 use super::ImportError;
 use crate::network::{Activation, Direction, Op, RecurrentAttrs, Tensor, ValueId};
 
 /// Converts an `RNN`, `GRU` or `LSTM` node.
 pub(super) fn convert(
     cx: &NodeCx,
-    b: &Builder,
+    scope: &Scope,
     inputs: &[Option<ValueId>],
 ) -> Result<Converted, ImportError> {
     let kind = cx.node.op_type.as_str();
@@ -33,9 +32,9 @@ pub(super) fn convert(
             inputs.len()
         )));
     }
-    let x = b.ty(operand(cx, inputs, 0)?).clone();
-    let w = b.ty(operand(cx, inputs, 1)?).clone();
-    operand(cx, inputs, 2)?;
+    let x = scope.ty(cx.operand(inputs, 0)?).clone();
+    let w = scope.ty(cx.operand(inputs, 1)?).clone();
+    cx.operand(inputs, 2)?;
 
     let direction = match cx.string("direction")?.as_deref() {
         None | Some("forward") => Direction::Forward,
@@ -93,7 +92,7 @@ pub(super) fn convert(
             (&[_, t, _], true) | (&[t, _, _], false) => t,
             _ => return Err(cx.error(format!("X of {kind} must have rank 3, found {:?}", x.shape))),
         };
-        let full = match b.constant(id) {
+        let full = match scope.constant(id) {
             Some(Tensor::I64(lens)) => lens.iter().all(|&l| usize::try_from(l) == Ok(steps)),
             Some(Tensor::F32(_) | Tensor::Bool(_)) | None => false,
         };

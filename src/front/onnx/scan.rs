@@ -1,4 +1,5 @@
-//! ONNX `Scan` (opset 9 and later) to [`Op::Scan`], importing its body recursively.
+//! ONNX `Scan` (opset 9 and later) to [`Op::Scan`], in two halves around the import of its body
+//! (which [`super::assemble`] does, as it does every graph).
 //!
 //! The body's inputs are typed from the outer operands: a state as the outer initial state, a
 //! scan slice as the outer scan input without its scan axis. The body may read outer values
@@ -7,16 +8,27 @@
 use tract_onnx::pb::GraphProto;
 
 use super::attrs::NodeCx;
-use super::build::{prune, Builder, Converted, ImportCx};
-use super::{decode, ImportError};
-use crate::network::{Graph, Op, ScanAttrs, TensorType, ValueDef, ValueId};
+use super::scope::{Converted, Scope};
+use super::ImportError;
+use crate::network::{Graph, Op, ScanAttrs, TensorType, ValueId};
 
-/// Converts a `Scan` node, importing its body.
-pub(super) fn convert(
-    cx: &NodeCx,
-    b: &Builder,
+/// What a `Scan` node says before its body is imported.
+pub(super) struct ScanHead<'n> {
+    /// The body, to import.
+    pub body: &'n GraphProto,
+    /// The types of the body's inputs: the states, then one slice of each scan input.
+    pub body_types: Vec<TensorType>,
+    num_scan_inputs: usize,
+    scan_input_axes: Vec<usize>,
+    scan_input_reverse: Vec<bool>,
+}
+
+/// Reads a `Scan` node's attributes and the types its body is imported with.
+pub(super) fn read_head<'n>(
+    cx: &NodeCx<'n>,
+    scope: &Scope,
     inputs: &[Option<ValueId>],
-) -> Result<Converted, ImportError> {
+) -> Result<ScanHead<'n>, ImportError> {
     if cx.opset < 9 {
         return Err(
             cx.error("Scan before opset 9 (with a batch axis and sequence_lens) is not supported")
@@ -37,47 +49,12 @@ pub(super) fn convert(
     let mut types = Vec::with_capacity(inputs.len());
     for (i, id) in inputs.iter().enumerate() {
         let id = id.ok_or_else(|| cx.error(format!("input {i} of Scan is absent")))?;
-        types.push(b.ty(id).clone());
+        types.push(scope.ty(id).clone());
     }
 
-    let flags = |name: &str, n: usize| -> Result<Vec<bool>, ImportError> {
-        match cx.ints(name)? {
-            None => Ok(vec![false; n]),
-            Some(v) if v.len() == n => v
-                .iter()
-                .map(|&d| match d {
-                    0 => Ok(false),
-                    1 => Ok(true),
-                    _ => Err(cx.error(format!("{name} of Scan must hold 0 or 1, found {d}"))),
-                })
-                .collect(),
-            Some(v) => Err(cx.error(format!(
-                "{name} of Scan has {} entries, expected {n}",
-                v.len()
-            ))),
-        }
-    };
-    let axes = |name: &str, ranks: &[usize]| -> Result<Vec<usize>, ImportError> {
-        let raw = match cx.ints(name)? {
-            None => vec![0; ranks.len()],
-            Some(v) if v.len() == ranks.len() => v.to_vec(),
-            Some(v) => {
-                return Err(cx.error(format!(
-                    "{name} of Scan has {} entries, expected {}",
-                    v.len(),
-                    ranks.len()
-                )))
-            }
-        };
-        raw.iter()
-            .zip(ranks)
-            .map(|(&a, &r)| cx.axis(a, r, name))
-            .collect()
-    };
-
     let scan_ranks: Vec<usize> = types[n_states..].iter().map(|t| t.shape.len()).collect();
-    let scan_input_axes = axes("scan_input_axes", &scan_ranks)?;
-    let scan_input_reverse = flags("scan_input_directions", m)?;
+    let scan_input_axes = axes(cx, "scan_input_axes", &scan_ranks)?;
+    let scan_input_reverse = flags(cx, "scan_input_directions", m)?;
     let mut body_types = types[..n_states].to_vec();
     for (t, &axis) in types[n_states..].iter().zip(&scan_input_axes) {
         let mut shape = t.shape.clone();
@@ -87,8 +64,23 @@ pub(super) fn convert(
             shape,
         });
     }
-    let graph = import_body(cx, b, body, body_types)?;
+    Ok(ScanHead {
+        body,
+        body_types,
+        num_scan_inputs: m,
+        scan_input_axes,
+        scan_input_reverse,
+    })
+}
 
+/// Converts a `Scan` node whose body `graph` was imported from `head.body`.
+pub(super) fn convert(
+    cx: &NodeCx,
+    head: ScanHead<'_>,
+    graph: Graph,
+    inputs: &[Option<ValueId>],
+) -> Result<Converted, ImportError> {
+    let n_states = inputs.len() - head.num_scan_inputs;
     if graph.outputs.len() < n_states || cx.node.output.len() != graph.outputs.len() {
         return Err(cx.error(format!(
             "the Scan body has {} outputs, but the node has {} outputs and {n_states} states",
@@ -100,15 +92,15 @@ pub(super) fn convert(
         .iter()
         .map(|&id| graph.value(id).ty.shape.len() + 1)
         .collect();
-    let scan_output_axes = axes("scan_output_axes", &out_ranks)?;
-    let scan_output_reverse = flags("scan_output_directions", out_ranks.len())?;
+    let scan_output_axes = axes(cx, "scan_output_axes", &out_ranks)?;
+    let scan_output_reverse = flags(cx, "scan_output_directions", out_ranks.len())?;
     let n_outputs = graph.outputs.len();
     Ok(Converted {
         op: Op::Scan(ScanAttrs {
             body: Box::new(graph),
-            num_scan_inputs: m,
-            scan_input_axes,
-            scan_input_reverse,
+            num_scan_inputs: head.num_scan_inputs,
+            scan_input_axes: head.scan_input_axes,
+            scan_input_reverse: head.scan_input_reverse,
             scan_output_axes,
             scan_output_reverse,
         }),
@@ -117,46 +109,40 @@ pub(super) fn convert(
     })
 }
 
-/// Imports a `Scan` body whose inputs have the given types.
-fn import_body(
-    cx: &NodeCx,
-    outer: &Builder,
-    body: &GraphProto,
-    types: Vec<TensorType>,
-) -> Result<Graph, ImportError> {
-    let inner_cx = ImportCx {
-        depth: outer.cx.depth + 1,
-        ..outer.cx.clone()
-    };
-    let mut b = Builder::new(inner_cx, Some(outer))?;
-    b.add_initializers(&body.initializer)?;
-    if body.input.len() != types.len() {
-        return Err(cx.error(format!(
-            "the Scan body takes {} inputs, but the node gives it {}",
-            body.input.len(),
-            types.len()
-        )));
+/// A list attribute of `n` flags written as 0 or 1 (all 0 when absent).
+fn flags(cx: &NodeCx, name: &str, n: usize) -> Result<Vec<bool>, ImportError> {
+    match cx.ints(name)? {
+        None => Ok(vec![false; n]),
+        Some(v) if v.len() == n => v
+            .iter()
+            .map(|&d| match d {
+                0 => Ok(false),
+                1 => Ok(true),
+                _ => Err(cx.error(format!("{name} of Scan must hold 0 or 1, found {d}"))),
+            })
+            .collect(),
+        Some(v) => Err(cx.error(format!(
+            "{name} of Scan has {} entries, expected {n}",
+            v.len()
+        ))),
     }
-    for (i, (info, ty)) in body.input.iter().zip(types).enumerate() {
-        let location = cx.location();
-        if let Some((code, _)) = decode::declared(info.r#type.as_ref()).filter(|(c, _)| *c != 0) {
-            let what = format!("body input \"{}\"", info.name.escape_debug());
-            let declared = decode::dtype_of(code, &what, &location)?;
-            if declared != ty.dtype {
-                return Err(cx.error(format!(
-                    "{what} is declared {declared:?} but the Scan gives it {:?}",
-                    ty.dtype
-                )));
-            }
+}
+
+/// A list attribute of one axis per tensor of the given ranks (all 0 when absent).
+fn axes(cx: &NodeCx, name: &str, ranks: &[usize]) -> Result<Vec<usize>, ImportError> {
+    let raw = match cx.ints(name)? {
+        None => vec![0; ranks.len()],
+        Some(v) if v.len() == ranks.len() => v.to_vec(),
+        Some(v) => {
+            return Err(cx.error(format!(
+                "{name} of Scan has {} entries, expected {}",
+                v.len(),
+                ranks.len()
+            )))
         }
-        let id = b.graph.add_value(info.name.clone(), ty, ValueDef::Input(i));
-        b.graph.inputs.push(id);
-        b.define(&info.name, id, &location)?;
-    }
-    b.import_nodes(&body.node)?;
-    for info in &body.output {
-        let id = b.resolve(&info.name, &cx.location())?;
-        b.graph.outputs.push(id);
-    }
-    Ok(prune(b.graph))
+    };
+    raw.iter()
+        .zip(ranks)
+        .map(|(&a, &r)| cx.axis(a, r, name))
+        .collect()
 }

@@ -2,7 +2,7 @@
 
 use crate::network::{Activation, Op, ValueId};
 
-use super::build::Builder;
+use super::emit::Builder;
 use super::RollError;
 
 /// Applies `activation` to `x`; the created values are named `<name>...`, the result `<name>`.

@@ -9,7 +9,7 @@
 //! outputs have equal types, whose weights are constants and which has no dead node.
 
 mod activation;
-mod build;
+mod emit;
 mod recurrent;
 mod roll;
 mod scan;

@@ -7,54 +7,13 @@
 use ndarray::{Array1, Array2, ArrayD, Axis, Ix2, Ix3, Slice};
 
 use crate::diag::Location;
-use crate::network::{Activation, Graph, Node, Op, RecurrentAttrs, Tensor, TensorType, ValueId};
+use crate::network::{Activation, Graph, Node, Op, RecurrentLayer, Tensor, TensorType, ValueId};
 
 use super::activation::{apply, clip};
-use super::build::{base_name, f32_type, node_ref, source_value, zeros, Builder, ValueMap};
-use super::roll::StateSlot;
+use super::emit::{
+    base_name, f32_type, node_ref, source_value, zeros, Builder, StateSlot, ValueMap,
+};
 use super::RollError;
-
-/// Which recurrent op a node is, with its op-specific attributes.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Recurrence<'a> {
-    Rnn(&'a RecurrentAttrs),
-    Gru {
-        attrs: &'a RecurrentAttrs,
-        linear_before_reset: bool,
-    },
-    Lstm {
-        attrs: &'a RecurrentAttrs,
-        input_forget: bool,
-    },
-}
-
-impl<'a> Recurrence<'a> {
-    fn attrs(&self) -> &'a RecurrentAttrs {
-        match *self {
-            Recurrence::Rnn(attrs)
-            | Recurrence::Gru { attrs, .. }
-            | Recurrence::Lstm { attrs, .. } => attrs,
-        }
-    }
-
-    /// Number of gates stacked in `W`, `R` and each half of `B`.
-    fn gates(&self) -> usize {
-        match self {
-            Recurrence::Rnn(_) => 1,
-            Recurrence::Gru { .. } => 3,
-            Recurrence::Lstm { .. } => 4,
-        }
-    }
-
-    /// Number of activations per direction.
-    fn activation_count(&self) -> usize {
-        match self {
-            Recurrence::Rnn(_) => 1,
-            Recurrence::Gru { .. } => 2,
-            Recurrence::Lstm { .. } => 3,
-        }
-    }
-}
 
 /// The operands and constants of one recurrent node, checked against its attributes.
 struct Step<'g> {
@@ -160,7 +119,7 @@ pub(crate) fn expand(
     src: &Graph,
     node: &Node,
     index: usize,
-    kind: Recurrence<'_>,
+    kind: RecurrentLayer<'_>,
     states: &mut Vec<StateSlot>,
 ) -> Result<(), RollError> {
     b.location = Location::Node(node_ref(node));
@@ -186,15 +145,15 @@ pub(crate) fn expand(
 
     let mut new_c = None;
     let h_next = match kind {
-        Recurrence::Rnn(_) => {
+        RecurrentLayer::Rnn(_) => {
             let pre = step.linear(b, 0, "i", x2, h2)?;
             step.activate(b, 0, &format!("{base}/h_next"), pre)?
         }
-        Recurrence::Gru {
+        RecurrentLayer::Gru {
             linear_before_reset,
             ..
         } => gru(b, &step, x2, h2, linear_before_reset)?,
-        Recurrence::Lstm { input_forget, .. } => {
+        RecurrentLayer::Lstm { input_forget, .. } => {
             let c_init = initial_state(src, &step, operand(node, 6), "initial_c")?;
             let c_prev = b.input(format!("{base}/c_prev"), f32_type(&[1, 1, h]));
             let c2 = b.reshape(&format!("{base}/c"), c_prev, vec![1, h])?;
@@ -205,30 +164,31 @@ pub(crate) fn expand(
         }
     };
 
-    let y_shape = declared_shape(src, &step, node.outputs.first().copied(), &[1, 1, 1, h])?;
-    let y_name = output_name(src, node, 0, &format!("{base}/Y"));
-    let y = b.reshape(&y_name, h_next, y_shape)?;
-    if let Some(&out) = node.outputs.first() {
-        map.set(out, y);
-    }
-    let yh_shape = declared_shape(src, &step, node.outputs.get(1).copied(), &[1, 1, h])?;
-    let yh_name = output_name(src, node, 1, &format!("{base}/Y_h"));
-    let y_h = b.reshape(&yh_name, h_next, yh_shape)?;
-    if let Some(&out) = node.outputs.get(1) {
-        map.set(out, y_h);
-    }
+    // Output `k` of the node: `value` reshaped to its declared shape (else `default_shape`).
+    let write_output = |b: &mut Builder,
+                        map: &mut ValueMap,
+                        k: usize,
+                        suffix: &str,
+                        value: ValueId,
+                        default_shape: &[usize]|
+     -> Result<ValueId, RollError> {
+        let shape = declared_shape(src, &step, node.outputs.get(k).copied(), default_shape)?;
+        let name = output_name(src, node, k, &format!("{base}/{suffix}"));
+        let out = b.reshape(&name, value, shape)?;
+        if let Some(&id) = node.outputs.get(k) {
+            map.set(id, out);
+        }
+        Ok(out)
+    };
+    write_output(b, map, 0, "Y", h_next, &[1, 1, 1, h])?;
+    let y_h = write_output(b, map, 1, "Y_h", h_next, &[1, 1, h])?;
     states.push(StateSlot {
         input: h_prev,
         output: y_h,
         init: h_init,
     });
     if let Some((c_prev, c_next, c_init)) = new_c {
-        let yc_shape = declared_shape(src, &step, node.outputs.get(2).copied(), &[1, 1, h])?;
-        let yc_name = output_name(src, node, 2, &format!("{base}/Y_c"));
-        let y_c = b.reshape(&yc_name, c_next, yc_shape)?;
-        if let Some(&out) = node.outputs.get(2) {
-            map.set(out, y_c);
-        }
+        let y_c = write_output(b, map, 2, "Y_c", c_next, &[1, 1, h])?;
         states.push(StateSlot {
             input: c_prev,
             output: y_c,
@@ -351,7 +311,7 @@ fn check<'g>(
     src: &Graph,
     node: &'g Node,
     index: usize,
-    kind: Recurrence<'_>,
+    kind: RecurrentLayer<'_>,
 ) -> Result<Step<'g>, RollError> {
     let attrs = kind.attrs();
     let located = |message: String| RollError {

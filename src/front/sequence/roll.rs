@@ -3,19 +3,12 @@
 //! state output.
 
 use crate::diag::Location;
-use crate::network::{Cell, Direction, Graph, Op, Tensor, TimeDirection, ValueId};
+use crate::network::prune::prune_unused;
+use crate::network::{Cell, Direction, Graph, Recurrence, TimeDirection};
 
-use super::build::{node_ref, prune, source_value, Builder, ValueMap};
-use super::recurrent::{expand, Recurrence};
+use super::emit::{node_ref, source_value, Builder, ValueMap};
+use super::recurrent::expand;
 use super::{scan, RollError};
-
-/// One state of the cell: its input, the value that becomes its output, and its initial value.
-#[derive(Debug, Clone)]
-pub(crate) struct StateSlot {
-    pub input: ValueId,
-    pub output: ValueId,
-    pub init: Tensor,
-}
 
 /// The direction of one recurrent node, and the node it comes from (for diagnostics).
 struct NodeDirection {
@@ -48,58 +41,16 @@ pub(crate) fn roll_recurrent(step: &Graph) -> Result<Cell, RollError> {
     let mut directions = Vec::new();
     for (index, node) in step.nodes.iter().enumerate() {
         let location = Location::Node(node_ref(node));
-        let recurrence = match &node.op {
-            Op::Rnn(attrs) => Some(Recurrence::Rnn(attrs)),
-            Op::Gru {
-                attrs,
-                linear_before_reset,
-            } => Some(Recurrence::Gru {
-                attrs,
-                linear_before_reset: *linear_before_reset,
-            }),
-            Op::Lstm {
-                attrs,
-                input_forget,
-            } => Some(Recurrence::Lstm {
-                attrs,
-                input_forget: *input_forget,
-            }),
-            Op::Scan(attrs) => {
-                let direction =
-                    scan::inline(&mut b, &mut map, step, node, index, attrs, &mut states)?;
-                directions.push(NodeDirection {
-                    direction,
-                    location,
-                });
+        let direction = match node.op.recurrence() {
+            None => {
+                map.copy_node(&mut b, step, node)?;
                 continue;
             }
-            Op::Gemm { .. }
-            | Op::MatMul
-            | Op::Add
-            | Op::Sub
-            | Op::Mul
-            | Op::Div
-            | Op::Neg
-            | Op::Abs
-            | Op::Exp
-            | Op::Relu
-            | Op::Tanh
-            | Op::Sigmoid
-            | Op::Cast { .. }
-            | Op::Concat { .. }
-            | Op::Gather { .. }
-            | Op::Slice { .. }
-            | Op::Reshape { .. }
-            | Op::Transpose { .. }
-            | Op::Squeeze { .. }
-            | Op::Unsqueeze { .. }
-            | Op::Identity
-            | Op::Softmax { .. }
-            | Op::ArgMax { .. } => None,
-        };
-        match recurrence {
-            Some(kind) => {
-                let direction = match kind_direction(kind) {
+            Some(Recurrence::Scan(attrs)) => {
+                scan::inline(&mut b, &mut map, step, node, index, attrs, &mut states)?
+            }
+            Some(Recurrence::Layer(layer)) => {
+                let direction = match layer.attrs().direction {
                     Direction::Forward => TimeDirection::Forward,
                     Direction::Reverse => TimeDirection::Reverse,
                     Direction::Bidirectional => {
@@ -109,14 +60,14 @@ pub(crate) fn roll_recurrent(step: &Graph) -> Result<Cell, RollError> {
                         })
                     }
                 };
-                expand(&mut b, &mut map, step, node, index, kind, &mut states)?;
-                directions.push(NodeDirection {
-                    direction,
-                    location,
-                });
+                expand(&mut b, &mut map, step, node, index, layer, &mut states)?;
+                direction
             }
-            None => map.copy_node(&mut b, step, node)?,
-        }
+        };
+        directions.push(NodeDirection {
+            direction,
+            location,
+        });
     }
 
     let direction = loop_direction(&directions)?;
@@ -126,18 +77,10 @@ pub(crate) fn roll_recurrent(step: &Graph) -> Result<Cell, RollError> {
         b.output(slot.output);
     }
     Ok(Cell {
-        step: prune(b.graph),
+        step: prune_unused(b.graph),
         init: states.into_iter().map(|slot| slot.init).collect(),
         direction,
     })
-}
-
-fn kind_direction(kind: Recurrence<'_>) -> Direction {
-    match kind {
-        Recurrence::Rnn(attrs) | Recurrence::Gru { attrs, .. } | Recurrence::Lstm { attrs, .. } => {
-            attrs.direction
-        }
-    }
 }
 
 /// The one direction all recurrent nodes share.

@@ -7,8 +7,7 @@
 use crate::diag::Location;
 use crate::network::{Graph, Node, ScanAttrs, TimeDirection, ValueDef};
 
-use super::build::{base_name, node_ref, source_value, Builder, ValueMap};
-use super::roll::StateSlot;
+use super::emit::{base_name, node_ref, source_value, Builder, StateSlot, ValueMap};
 use super::RollError;
 
 /// Inlines the body of `Scan` node `node` (position `index` of `src`) once, appending its state

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::diag::Location;
 use crate::network::ValueId;
 
-use super::build::node_ref;
+use super::emit::node_ref;
 use super::unrolled::{error, Src, StateKey, StepMatch, Unrolled, TEMPLATE};
 use super::RollError;
 
@@ -54,7 +54,9 @@ impl Unrolled<'_> {
             let found = candidates.iter().copied().find(|&c| {
                 members.contains(&c)
                     && !used.contains(&c)
-                    && self.fits(&ctx, t, c, &classes[p], &*init_of)
+                    && self
+                        .first_difference(&ctx, t, c, &classes[p], &*init_of)
+                        .is_none()
             });
             match found {
                 Some(c) => {
@@ -185,18 +187,6 @@ impl Unrolled<'_> {
             }
         }
         found
-    }
-
-    /// Whether node `c` of the step is template node `t`.
-    fn fits(
-        &self,
-        ctx: &Ctx<'_>,
-        t: usize,
-        c: usize,
-        classes: &[Option<Src>],
-        init_of: &BTreeMap<ValueId, ValueId>,
-    ) -> bool {
-        self.first_difference(ctx, t, c, classes, init_of).is_none()
     }
 
     /// Why node `c` of the step is not template node `t`, or `None` when it is.

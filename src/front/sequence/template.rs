@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use crate::diag::Location;
+use crate::network::prune::prune_unused;
 use crate::network::{Cell, TensorType, TimeDirection, ValueId};
 
-use super::build::{prune, Builder};
+use super::emit::Builder;
 use super::unrolled::{error, Src, StateKey, Unrolled, TEMPLATE};
 use super::RollError;
 
@@ -102,7 +103,7 @@ impl Unrolled<'_> {
             e.b.output(out);
         }
         Ok(Cell {
-            step: prune(e.b.graph),
+            step: prune_unused(e.b.graph),
             init,
             direction: TimeDirection::Forward,
         })

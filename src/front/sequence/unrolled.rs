@@ -12,7 +12,7 @@ use crate::diag::Location;
 use crate::network::interp::eval_op;
 use crate::network::{Cell, Graph, Node, Op, Tensor, ValueDef, ValueId};
 
-use super::build::node_ref;
+use super::emit::node_ref;
 use super::RollError;
 
 /// The step used as the template of the cell.

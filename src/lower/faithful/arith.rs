@@ -2,10 +2,11 @@
 
 use ndarray::{ArrayD, IxDyn};
 
+use crate::network::shape::broadcast;
 use crate::network::DType;
 use crate::program::{BinaryOp, Expr, Func, Literal, Type};
 
-use super::graph::is_numeric;
+use super::numeric::{common_numeric_type, numeric_type};
 use super::symbolic::{
     add, binary, bool_of, call, div, element_hint, float, float_of, int, int_of, mul, neg,
     scalar_type, select, sub, Emitter, SymTensor,
@@ -31,30 +32,6 @@ pub(super) enum Nonlinear {
     Sigmoid,
 }
 
-/// The numpy broadcast of two shapes, or `None` when they are incompatible.
-pub(super) fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
-    let rank = a.len().max(b.len());
-    let dim = |s: &[usize], i: usize| {
-        // Axis `i` counted from the right; missing leading axes have size 1.
-        if i < s.len() {
-            s[s.len() - 1 - i]
-        } else {
-            1
-        }
-    };
-    let mut out = vec![0; rank];
-    for i in 0..rank {
-        let (x, y) = (dim(a, i), dim(b, i));
-        out[rank - 1 - i] = match (x, y) {
-            _ if x == y => x,
-            (1, _) => y,
-            (_, 1) => x,
-            _ => return None,
-        };
-    }
-    Some(out)
-}
-
 /// The elements of `t` broadcast to `shape`, in row-major order.
 pub(super) fn broadcast_elems(t: &SymTensor, shape: &[usize]) -> OpResult<Vec<Expr>> {
     let view = t.elems.broadcast(IxDyn(shape)).ok_or_else(|| {
@@ -75,17 +52,8 @@ pub(super) fn elementwise(
     b: SymTensor,
     hint: &str,
 ) -> OpResult<SymTensor> {
-    if a.dtype != b.dtype {
-        return Err(malformed(format!(
-            "operands have element types {:?} and {:?}",
-            a.dtype, b.dtype
-        )));
-    }
-    let ty = scalar_type(a.dtype);
-    if !is_numeric(ty) {
-        return Err(unsupported(format!("arithmetic on {:?} tensors", a.dtype)));
-    }
-    let shape = broadcast_shape(a.shape(), b.shape()).ok_or_else(|| {
+    let ty = common_numeric_type(&a, &b, "arithmetic on")?;
+    let shape = broadcast(a.shape(), b.shape()).map_err(|_| {
         malformed(format!(
             "shapes {:?} and {:?} do not broadcast",
             a.shape(),
@@ -172,17 +140,13 @@ pub(super) fn int_div(em: &mut Emitter<'_>, a: Expr, b: Expr, hint: &str) -> Exp
 
 /// `-t` elementwise (ONNX `Neg`); literals are folded (exact).
 pub(super) fn negate(t: SymTensor) -> OpResult<SymTensor> {
-    if !is_numeric(scalar_type(t.dtype)) {
-        return Err(unsupported(format!("negation of {:?} tensors", t.dtype)));
-    }
+    numeric_type(t.dtype, "negation of")?;
     Ok(map(t, neg))
 }
 
 /// `|t|` elementwise (ONNX `Abs`); literals are folded (exact).
 pub(super) fn abs(t: SymTensor) -> OpResult<SymTensor> {
-    if !is_numeric(scalar_type(t.dtype)) {
-        return Err(unsupported(format!("Abs of {:?} tensors", t.dtype)));
-    }
+    numeric_type(t.dtype, "Abs of")?;
     Ok(map(t, |e| {
         if let Some(v) = float_of(&e) {
             float(v.abs())

@@ -1,7 +1,6 @@
 //! The symbolic evaluator: runs a graph on symbolic tensors, node by node.
 
 use crate::network::{Graph, Node, Op, TensorType, Value, ValueDef, ValueId};
-use crate::program::Type;
 
 use super::symbolic::{clean_hint, float_literal, Emitter, SymTensor};
 use super::{arith, linear, reduce, shape};
@@ -267,13 +266,5 @@ fn lower_node(
                 node.op.onnx_name()
             ),
         }),
-    }
-}
-
-/// True for types that support arithmetic.
-pub(super) fn is_numeric(ty: Type) -> bool {
-    match ty {
-        Type::Int | Type::Float => true,
-        Type::Bool => false,
     }
 }

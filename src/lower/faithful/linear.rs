@@ -7,11 +7,12 @@
 
 use std::iter;
 
+use crate::network::shape::broadcast;
 use crate::program::{Expr, Literal, Type};
 
-use super::arith::{broadcast_elems, broadcast_shape};
-use super::graph::is_numeric;
-use super::symbolic::{add, mul, scalar_type, sum, zero_of, Emitter, SymTensor};
+use super::arith::broadcast_elems;
+use super::numeric::common_numeric_type;
+use super::symbolic::{add, mul, sum, zero_of, Emitter, SymTensor};
 use super::{malformed, unsupported, OpResult};
 
 /// The attributes of ONNX `Gemm`, with `alpha` and `beta` widened to `f64`.
@@ -31,7 +32,7 @@ pub(super) fn matmul(
     b: SymTensor,
     hint: &str,
 ) -> OpResult<SymTensor> {
-    let ty = check_operands(&a, &b)?;
+    let ty = common_numeric_type(&a, &b, "products of")?;
     if a.elems.ndim() == 0 || b.elems.ndim() == 0 {
         return Err(malformed("MatMul operands must have at least one axis"));
     }
@@ -57,7 +58,7 @@ pub(super) fn matmul(
             b.shape()
         )));
     }
-    let batch = broadcast_shape(a_batch, b_batch).ok_or_else(|| {
+    let batch = broadcast(a_batch, b_batch).map_err(|_| {
         malformed(format!(
             "MatMul batch axes {a_batch:?} and {b_batch:?} do not broadcast"
         ))
@@ -116,7 +117,7 @@ pub(super) fn gemm(
     c: Option<SymTensor>,
     hint: &str,
 ) -> OpResult<SymTensor> {
-    let ty = check_operands(&a, &b)?;
+    let ty = common_numeric_type(&a, &b, "products of")?;
     if a.elems.ndim() != 2 || b.elems.ndim() != 2 {
         return Err(malformed(format!(
             "Gemm needs matrices, found shapes {:?} and {:?}",
@@ -202,22 +203,6 @@ pub(super) fn gemm(
     let out = SymTensor::from_vec(a.dtype, &[m, n], out)
         .ok_or_else(|| malformed("Gemm result size mismatch"))?;
     Ok(em.atomize_tensor(hint, out))
-}
-
-/// Checks that two product operands share a numeric element type, which it returns.
-fn check_operands(a: &SymTensor, b: &SymTensor) -> OpResult<Type> {
-    if a.dtype != b.dtype {
-        return Err(malformed(format!(
-            "operands have element types {:?} and {:?}",
-            a.dtype, b.dtype
-        )));
-    }
-    let ty = scalar_type(a.dtype);
-    if is_numeric(ty) {
-        Ok(ty)
-    } else {
-        Err(unsupported(format!("products of {:?} tensors", a.dtype)))
-    }
 }
 
 /// The same elements under another shape with the same element count.

@@ -20,6 +20,7 @@
 mod arith;
 mod graph;
 mod linear;
+mod numeric;
 mod reduce;
 mod shape;
 pub mod symbolic;

@@ -5,7 +5,7 @@ use ndarray::{ArrayD, IxDyn};
 use crate::network::DType;
 use crate::program::{BinaryOp, Expr, Func, Literal, Type};
 
-use super::graph::is_numeric;
+use super::numeric::numeric_type;
 use super::symbolic::{
     binary, call, div, element_hint, scalar_type, select, sub, Emitter, SymTensor,
 };
@@ -83,9 +83,7 @@ pub(super) fn argmax(
     select_last_index: bool,
     hint: &str,
 ) -> OpResult<SymTensor> {
-    if !is_numeric(scalar_type(t.dtype)) {
-        return Err(unsupported(format!("ArgMax of {:?} tensors", t.dtype)));
-    }
+    numeric_type(t.dtype, "ArgMax of")?;
     let n = *t
         .shape()
         .get(axis)

@@ -189,27 +189,26 @@ impl<'a> Emitter<'a> {
     /// Binds every compound element of `tensor` to a local named after `base` (see
     /// [`element_hint`]), so that it can be read many times at no cost.
     pub fn atomize_tensor(&mut self, base: &str, tensor: SymTensor) -> SymTensor {
-        let ty = scalar_type(tensor.dtype);
-        let count = tensor.elems.len();
-        let mut index = 0;
-        let elems = tensor.elems.mapv_into_any(|e| {
-            let out = self.atomize(&element_hint(base, index, count), ty, e);
-            index += 1;
-            out
-        });
-        SymTensor {
-            dtype: tensor.dtype,
-            elems,
-        }
+        self.bind_elements(base, tensor, Emitter::atomize)
     }
 
     /// Applies [`Emitter::limit`] to every element of `tensor`.
     pub fn limit_tensor(&mut self, base: &str, tensor: SymTensor) -> SymTensor {
+        self.bind_elements(base, tensor, Emitter::limit)
+    }
+
+    /// Applies `bind` (with the element's hint and scalar type) to every element of `tensor`.
+    fn bind_elements(
+        &mut self,
+        base: &str,
+        tensor: SymTensor,
+        bind: fn(&mut Self, &str, Type, Expr) -> Expr,
+    ) -> SymTensor {
         let ty = scalar_type(tensor.dtype);
         let count = tensor.elems.len();
         let mut index = 0;
         let elems = tensor.elems.mapv_into_any(|e| {
-            let out = self.limit(&element_hint(base, index, count), ty, e);
+            let out = bind(self, &element_hint(base, index, count), ty, e);
             index += 1;
             out
         });

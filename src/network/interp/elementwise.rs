@@ -3,7 +3,7 @@
 use ndarray::{ArrayD, IxDyn, Zip};
 
 use super::{fail, shape_text, InterpError};
-use crate::network::{DType, Tensor};
+use crate::network::{shape, DType, Tensor};
 
 /// A binary arithmetic op.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,34 +25,15 @@ pub(super) enum Unary {
     Sigmoid,
 }
 
-/// The numpy broadcast of two shapes (aligned at the right; a dimension of 1 stretches).
+/// The numpy broadcast of two shapes ([`shape::broadcast`]), as an interpreter error.
 pub(super) fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, InterpError> {
-    let rank = a.len().max(b.len());
-    let mut out = vec![0; rank];
-    for (i, slot) in out.iter_mut().enumerate() {
-        let da = if i + a.len() >= rank {
-            a[i + a.len() - rank]
-        } else {
-            1
-        };
-        let db = if i + b.len() >= rank {
-            b[i + b.len() - rank]
-        } else {
-            1
-        };
-        *slot = match (da, db) {
-            _ if da == db => da,
-            (1, d) | (d, 1) => d,
-            _ => {
-                return fail(format!(
-                    "shapes {} and {} do not broadcast",
-                    shape_text(a),
-                    shape_text(b)
-                ))
-            }
-        };
-    }
-    Ok(out)
+    shape::broadcast(a, b).or_else(|_| {
+        fail(format!(
+            "shapes {} and {} do not broadcast",
+            shape_text(a),
+            shape_text(b)
+        ))
+    })
 }
 
 /// Applies `f` to the broadcast pair of arrays.

@@ -78,44 +78,28 @@ pub(crate) trait Element: Clone + Default + PartialEq + std::fmt::Debug + 'stati
     fn tensor(array: ArrayD<Self>) -> Tensor;
 }
 
-impl Element for f32 {
-    const DTYPE: DType = DType::F32;
-    fn array(tensor: &Tensor) -> Option<&ArrayD<f32>> {
-        match tensor {
-            Tensor::F32(a) => Some(a),
-            Tensor::I64(_) | Tensor::Bool(_) => None,
+/// Implements [`Element`] for `$ty`, held by `Tensor::$variant` and tagged `DType::$variant`.
+macro_rules! impl_element {
+    ($ty:ty, $variant:ident) => {
+        impl Element for $ty {
+            const DTYPE: DType = DType::$variant;
+            fn array(tensor: &Tensor) -> Option<&ArrayD<$ty>> {
+                match tensor {
+                    Tensor::$variant(a) => Some(a),
+                    #[allow(unreachable_patterns)]
+                    Tensor::F32(_) | Tensor::I64(_) | Tensor::Bool(_) => None,
+                }
+            }
+            fn tensor(array: ArrayD<$ty>) -> Tensor {
+                Tensor::$variant(array)
+            }
         }
-    }
-    fn tensor(array: ArrayD<f32>) -> Tensor {
-        Tensor::F32(array)
-    }
+    };
 }
 
-impl Element for i64 {
-    const DTYPE: DType = DType::I64;
-    fn array(tensor: &Tensor) -> Option<&ArrayD<i64>> {
-        match tensor {
-            Tensor::I64(a) => Some(a),
-            Tensor::F32(_) | Tensor::Bool(_) => None,
-        }
-    }
-    fn tensor(array: ArrayD<i64>) -> Tensor {
-        Tensor::I64(array)
-    }
-}
-
-impl Element for bool {
-    const DTYPE: DType = DType::Bool;
-    fn array(tensor: &Tensor) -> Option<&ArrayD<bool>> {
-        match tensor {
-            Tensor::Bool(a) => Some(a),
-            Tensor::F32(_) | Tensor::I64(_) => None,
-        }
-    }
-    fn tensor(array: ArrayD<bool>) -> Tensor {
-        Tensor::Bool(array)
-    }
-}
+impl_element!(f32, F32);
+impl_element!(i64, I64);
+impl_element!(bool, Bool);
 
 /// Formats a shape as `[2, 3]` for messages.
 fn shape_text(shape: &[usize]) -> String {
@@ -586,14 +570,32 @@ pub fn run_network(network: &Network, inputs: &[Tensor]) -> Result<Vec<Tensor>, 
     }
 }
 
+/// Tensor builders and readers shared by the interpreter's unit tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::network::{Cell, TensorType};
+mod test_tensors {
+    use ndarray::ArrayD;
 
-    fn f32s(shape: &[usize], data: &[f32]) -> Tensor {
+    use crate::network::Tensor;
+
+    /// An `f32` tensor of `shape` holding `data` in row-major order.
+    pub(super) fn f32s(shape: &[usize], data: &[f32]) -> Tensor {
         Tensor::F32(ArrayD::from_shape_vec(shape, data.to_vec()).unwrap())
     }
+
+    /// The elements of an `f32` tensor in row-major order.
+    pub(super) fn f32_values(t: &Tensor) -> Vec<f32> {
+        match t {
+            Tensor::F32(a) => a.iter().copied().collect(),
+            Tensor::I64(_) | Tensor::Bool(_) => panic!("not f32"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_tensors::f32s;
+    use super::*;
+    use crate::network::{Cell, TensorType};
 
     fn ty(shape: &[usize]) -> TensorType {
         TensorType {

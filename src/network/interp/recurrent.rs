@@ -413,18 +413,8 @@ fn sequence_lengths(
 mod tests {
     use super::*;
     use crate::network::interp::eval_op;
+    use crate::network::interp::test_tensors::{f32_values, f32s};
     use crate::network::Op;
-
-    fn t(shape: &[usize], data: &[f32]) -> Tensor {
-        Tensor::F32(ArrayD::from_shape_vec(shape, data.to_vec()).unwrap())
-    }
-
-    fn values(t: &Tensor) -> Vec<f32> {
-        match t {
-            Tensor::F32(a) => a.iter().copied().collect(),
-            Tensor::I64(_) | Tensor::Bool(_) => panic!("not f32"),
-        }
-    }
 
     fn close(got: &[f32], want: &[f32]) {
         assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
@@ -452,27 +442,27 @@ mod tests {
     fn linear_rnn_forward_and_reverse() {
         // h_t = 2 x_t + 0.5 h_{t-1} + 0.1 - 0.1 on x = [1, 2, 3]: forward [2, 5, 8.5];
         // reverse (from t = 2 down) 6, 4 + 3 = 7, 2 + 3.5 = 5.5.
-        let x = t(&[3, 1, 1], &[1.0, 2.0, 3.0]);
-        let w = t(&[1, 1, 1], &[2.0]);
-        let r = t(&[1, 1, 1], &[0.5]);
-        let b = t(&[1, 2], &[0.1, -0.1]);
+        let x = f32s(&[3, 1, 1], &[1.0, 2.0, 3.0]);
+        let w = f32s(&[1, 1, 1], &[2.0]);
+        let r = f32s(&[1, 1, 1], &[0.5]);
+        let b = f32s(&[1, 2], &[0.1, -0.1]);
         let inputs = [Some(&x), Some(&w), Some(&r), Some(&b)];
         let op = Op::Rnn(attrs(Direction::Forward, vec![IDENTITY]));
         let out = eval_op(&op, &inputs, 2).unwrap();
         assert_eq!(out[0].shape(), &[3, 1, 1, 1]);
-        close(&values(&out[0]), &[2.0, 5.0, 8.5]);
-        close(&values(&out[1]), &[8.5]);
+        close(&f32_values(&out[0]), &[2.0, 5.0, 8.5]);
+        close(&f32_values(&out[1]), &[8.5]);
         let op = Op::Rnn(attrs(Direction::Reverse, vec![IDENTITY]));
         let out = eval_op(&op, &inputs, 2).unwrap();
-        close(&values(&out[0]), &[5.5, 7.0, 6.0]);
-        close(&values(&out[1]), &[5.5]);
+        close(&f32_values(&out[0]), &[5.5, 7.0, 6.0]);
+        close(&f32_values(&out[1]), &[5.5]);
         // Bidirectional with one function list for both directions: Y is [3, 2, 1, 1].
-        let w2 = t(&[2, 1, 1], &[2.0, 2.0]);
-        let r2 = t(&[2, 1, 1], &[0.5, 0.5]);
+        let w2 = f32s(&[2, 1, 1], &[2.0, 2.0]);
+        let r2 = f32s(&[2, 1, 1], &[0.5, 0.5]);
         let op = Op::Rnn(attrs(Direction::Bidirectional, vec![IDENTITY]));
         let out = eval_op(&op, &[Some(&x), Some(&w2), Some(&r2)], 2).unwrap();
-        close(&values(&out[0]), &[2.0, 5.5, 5.0, 7.0, 8.5, 6.0]);
-        close(&values(&out[1]), &[8.5, 5.5]);
+        close(&f32_values(&out[0]), &[2.0, 5.5, 5.0, 7.0, 8.5, 6.0]);
+        close(&f32_values(&out[1]), &[8.5, 5.5]);
     }
 
     #[test]
@@ -480,10 +470,10 @@ mod tests {
         // Hidden 1: z and r have zero pre-activations (0.5); the candidate's recurrent weight is
         // 2 and its recurrent bias 1. Expected values from the ONNX GRU equations in numpy:
         // lbr 0: [0.4820138, 0.7340706]; lbr 1: [0.45257413, 0.7065466].
-        let x = t(&[2, 1, 1], &[1.0, 1.0]);
-        let w = t(&[1, 3, 1], &[0.0, 0.0, 1.0]);
-        let r = t(&[1, 3, 1], &[0.0, 0.0, 2.0]);
-        let b = t(&[1, 6], &[0.0, 0.0, 0.0, 0.0, 0.0, 1.0]);
+        let x = f32s(&[2, 1, 1], &[1.0, 1.0]);
+        let w = f32s(&[1, 3, 1], &[0.0, 0.0, 1.0]);
+        let r = f32s(&[1, 3, 1], &[0.0, 0.0, 2.0]);
+        let b = f32s(&[1, 6], &[0.0, 0.0, 0.0, 0.0, 0.0, 1.0]);
         let inputs = [Some(&x), Some(&w), Some(&r), Some(&b)];
         let acts = vec![Activation::Sigmoid, Activation::Tanh];
         for (lbr, want) in [
@@ -496,7 +486,7 @@ mod tests {
             };
             let out = eval_op(&op, &inputs, 1).unwrap();
             assert_eq!(out.len(), 1);
-            close(&values(&out[0]), &want);
+            close(&f32_values(&out[0]), &want);
         }
     }
 
@@ -506,10 +496,10 @@ mod tests {
         // [0.3, -0.2, 0.1], x = [1, -1]. Expected from the ONNX LSTM equations in numpy:
         // h = [0.35763186, 0.072027326], c = [0.7047606, 0.19813319]; with input_forget the
         // second step gives h = 0.047986265, c = 0.12991071.
-        let x = t(&[2, 1, 1], &[1.0, -1.0]);
-        let w = t(&[1, 4, 1], &[1.0, 0.5, -1.0, 2.0]);
-        let r = t(&[1, 4, 1], &[0.5, 0.0, 0.0, 1.0]);
-        let p = t(&[1, 3], &[0.3, -0.2, 0.1]);
+        let x = f32s(&[2, 1, 1], &[1.0, -1.0]);
+        let w = f32s(&[1, 4, 1], &[1.0, 0.5, -1.0, 2.0]);
+        let r = f32s(&[1, 4, 1], &[0.5, 0.0, 0.0, 1.0]);
+        let p = f32s(&[1, 3], &[0.3, -0.2, 0.1]);
         let inputs = [
             Some(&x),
             Some(&w),
@@ -531,53 +521,53 @@ mod tests {
                 input_forget,
             };
             let out = eval_op(&op, &inputs, 3).unwrap();
-            close(&values(&out[0]), &ys);
-            close(&values(&out[1]), &ys[1..]);
-            close(&values(&out[2]), &[c_last]);
+            close(&f32_values(&out[0]), &ys);
+            close(&f32_values(&out[1]), &ys[1..]);
+            close(&f32_values(&out[2]), &[c_last]);
         }
     }
 
     #[test]
     fn clip_bounds_pre_activations() {
         // h = clip(10 x, 1) with the identity activation: x = [1, -1] gives [1, -1].
-        let x = t(&[2, 1, 1], &[1.0, -1.0]);
-        let w = t(&[1, 1, 1], &[10.0]);
-        let r = t(&[1, 1, 1], &[0.0]);
+        let x = f32s(&[2, 1, 1], &[1.0, -1.0]);
+        let w = f32s(&[1, 1, 1], &[10.0]);
+        let r = f32s(&[1, 1, 1], &[0.0]);
         let mut a = attrs(Direction::Forward, vec![IDENTITY]);
         a.clip = Some(1.0);
         let out = eval_op(&Op::Rnn(a), &[Some(&x), Some(&w), Some(&r)], 1).unwrap();
-        close(&values(&out[0]), &[1.0, -1.0]);
+        close(&f32_values(&out[0]), &[1.0, -1.0]);
     }
 
     #[test]
     fn batch_major_layout_and_sequence_lengths() {
         // Batch 2, layout 1: X [2, 3, 1]; row 1 stops after 2 steps, so its Y[1, 2] is 0 and its
         // Y_h is the state after step 1. Identity RNN with W = 1, R = 1: running sums.
-        let x = t(&[2, 3, 1], &[1.0, 2.0, 3.0, 10.0, 20.0, 30.0]);
-        let w = t(&[1, 1, 1], &[1.0]);
-        let r = t(&[1, 1, 1], &[1.0]);
+        let x = f32s(&[2, 3, 1], &[1.0, 2.0, 3.0, 10.0, 20.0, 30.0]);
+        let w = f32s(&[1, 1, 1], &[1.0]);
+        let r = f32s(&[1, 1, 1], &[1.0]);
         let lens = Tensor::I64(ArrayD::from_shape_vec(vec![2], vec![3, 2]).unwrap());
         let mut a = attrs(Direction::Forward, vec![IDENTITY]);
         a.batch_major = true;
         let op = Op::Rnn(a);
         let out = eval_op(&op, &[Some(&x), Some(&w), Some(&r), None, Some(&lens)], 2).unwrap();
         assert_eq!(out[0].shape(), &[2, 3, 1, 1]);
-        close(&values(&out[0]), &[1.0, 3.0, 6.0, 10.0, 30.0, 0.0]);
+        close(&f32_values(&out[0]), &[1.0, 3.0, 6.0, 10.0, 30.0, 0.0]);
         assert_eq!(out[1].shape(), &[2, 1, 1]);
-        close(&values(&out[1]), &[6.0, 30.0]);
+        close(&f32_values(&out[1]), &[6.0, 30.0]);
     }
 
     #[test]
     fn bad_operands_are_errors() {
-        let x = t(&[2, 1, 1], &[1.0, -1.0]);
-        let w = t(&[1, 1, 1], &[1.0]);
-        let r = t(&[1, 1, 1], &[1.0]);
-        let bad_w = t(&[1, 2, 1], &[1.0, 1.0]);
+        let x = f32s(&[2, 1, 1], &[1.0, -1.0]);
+        let w = f32s(&[1, 1, 1], &[1.0]);
+        let r = f32s(&[1, 1, 1], &[1.0]);
+        let bad_w = f32s(&[1, 2, 1], &[1.0, 1.0]);
         let ok = Op::Rnn(attrs(Direction::Forward, vec![IDENTITY]));
         assert!(eval_op(&ok, &[Some(&x), Some(&bad_w), Some(&r)], 2).is_err());
         assert!(eval_op(&ok, &[Some(&x), Some(&w), Some(&r)], 3).is_err());
         assert!(eval_op(&ok, &[Some(&x), Some(&w), None], 1).is_err());
-        let flat = t(&[2], &[1.0, 2.0]);
+        let flat = f32s(&[2], &[1.0, 2.0]);
         assert!(eval_op(&ok, &[Some(&flat), Some(&w), Some(&r)], 1).is_err());
         let long = Tensor::I64(ArrayD::from_shape_vec(vec![1], vec![3]).unwrap());
         let err = eval_op(&ok, &[Some(&x), Some(&w), Some(&r), None, Some(&long)], 1);

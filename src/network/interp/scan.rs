@@ -147,18 +147,8 @@ fn stack_parts<T: Element>(
 mod tests {
     use super::*;
     use crate::network::interp::eval_op;
+    use crate::network::interp::test_tensors::{f32_values, f32s};
     use crate::network::{Graph, Op, TensorType, ValueDef};
-
-    fn f32s(shape: &[usize], data: &[f32]) -> Tensor {
-        Tensor::F32(ArrayD::from_shape_vec(shape, data.to_vec()).unwrap())
-    }
-
-    fn values(t: &Tensor) -> Vec<f32> {
-        match t {
-            Tensor::F32(a) => a.iter().copied().collect(),
-            Tensor::I64(_) | Tensor::Bool(_) => panic!("not f32"),
-        }
-    }
 
     /// Body: `s' = s + x_t`, `y_t = 2 s'`, on `[1]` tensors.
     fn running_sum_body() -> Graph {
@@ -205,16 +195,16 @@ mod tests {
         let inputs = [Some(&s0), Some(&x)];
         // Forward: s = 1, 3, 6; y = 2, 6, 12.
         let out = eval_op(&scan(false, 0, false), &inputs, 2).unwrap();
-        assert_eq!(values(&out[0]), vec![6.0]);
+        assert_eq!(f32_values(&out[0]), vec![6.0]);
         assert_eq!(out[1].shape(), &[3, 1]);
-        assert_eq!(values(&out[1]), vec![2.0, 6.0, 12.0]);
+        assert_eq!(f32_values(&out[1]), vec![2.0, 6.0, 12.0]);
         // Input read back to front: s = 3, 5, 6.
         let out = eval_op(&scan(true, 0, false), &inputs, 2).unwrap();
-        assert_eq!(values(&out[1]), vec![6.0, 10.0, 12.0]);
+        assert_eq!(f32_values(&out[1]), vec![6.0, 10.0, 12.0]);
         // Output along axis 1, written back to front.
         let out = eval_op(&scan(false, 1, true), &inputs, 2).unwrap();
         assert_eq!(out[1].shape(), &[1, 3]);
-        assert_eq!(values(&out[1]), vec![12.0, 6.0, 2.0]);
+        assert_eq!(f32_values(&out[1]), vec![12.0, 6.0, 2.0]);
     }
 
     #[test]
@@ -222,7 +212,7 @@ mod tests {
         let s0 = f32s(&[1], &[4.0]);
         let x = f32s(&[0, 1], &[]);
         let out = eval_op(&scan(false, 1, false), &[Some(&s0), Some(&x)], 2).unwrap();
-        assert_eq!(values(&out[0]), vec![4.0]);
+        assert_eq!(f32_values(&out[0]), vec![4.0]);
         assert_eq!(out[1].shape(), &[1, 0]);
     }
 

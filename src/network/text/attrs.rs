@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use pest::iterators::Pair;
 
-use super::parse::{error, significant, Rule};
+use super::grammar::{error, significant, span_of, Rule};
 use super::TextError;
 use crate::network::{Activation, DType, Direction, TimeDirection};
 
@@ -43,12 +43,6 @@ pub(super) struct Attrs<'i> {
     span: Range<usize>,
     /// Name to (span of the name, value).
     entries: BTreeMap<&'i str, (Range<usize>, Attr<'i>)>,
-}
-
-/// The span of a pair as a byte range.
-pub(super) fn span_of(pair: &Pair<'_, Rule>) -> Range<usize> {
-    let span = pair.as_span();
-    span.start()..span.end()
 }
 
 impl<'i> Attrs<'i> {

@@ -3,8 +3,8 @@
 use ndarray::{ArrayD, IxDyn};
 use pest::iterators::Pair;
 
-use super::attrs::{parse_dtype, parse_f32, span_of};
-use super::parse::{error, significant, unexpected, Rule};
+use super::attrs::{parse_dtype, parse_f32};
+use super::grammar::{error, significant, span_of, unexpected, Rule};
 use super::TextError;
 use crate::network::{DType, Tensor, TensorType};
 
@@ -104,44 +104,35 @@ pub(super) fn tensor_type(pair: Pair<'_, Rule>) -> Result<TensorType, TextError>
 pub(super) fn tensor(data: Pair<'_, Rule>, ty: &TensorType) -> Result<Tensor, TextError> {
     let mut scalars = Vec::new();
     collect_scalars(data.clone(), ty, 0, &mut scalars)?;
-    let shape = IxDyn(&ty.shape);
-    let too_big = |_| error(span_of(&data), "tensor is too large");
     let element_error = |pair: &Pair<'_, Rule>, what: &str| {
         error(span_of(pair), format!("`{}` is not {what}", pair.as_str()))
     };
-    match ty.dtype {
-        DType::F32 => {
-            let values = scalars
-                .iter()
-                .map(|p| parse_f32(p.as_str()).ok_or_else(|| element_error(p, "an f32")))
-                .collect::<Result<Vec<_>, _>>()?;
-            ArrayD::from_shape_vec(shape, values)
-                .map(Tensor::F32)
-                .map_err(too_big)
-        }
-        DType::I64 => {
-            let values = scalars
-                .iter()
-                .map(|p| p.as_str().parse().map_err(|_| element_error(p, "an i64")))
-                .collect::<Result<Vec<_>, _>>()?;
-            ArrayD::from_shape_vec(shape, values)
-                .map(Tensor::I64)
-                .map_err(too_big)
-        }
-        DType::Bool => {
-            let values = scalars
-                .iter()
-                .map(|p| match p.as_str() {
-                    "true" => Ok(true),
-                    "false" => Ok(false),
-                    _ => Err(element_error(p, "`true` or `false`")),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            ArrayD::from_shape_vec(shape, values)
-                .map(Tensor::Bool)
-                .map_err(too_big)
-        }
-    }
+    Ok(match ty.dtype {
+        DType::F32 => Tensor::F32(parse_array(&scalars, ty, &data, |p| {
+            parse_f32(p.as_str()).ok_or_else(|| element_error(p, "an f32"))
+        })?),
+        DType::I64 => Tensor::I64(parse_array(&scalars, ty, &data, |p| {
+            p.as_str().parse().map_err(|_| element_error(p, "an i64"))
+        })?),
+        DType::Bool => Tensor::Bool(parse_array(&scalars, ty, &data, |p| match p.as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(element_error(p, "`true` or `false`")),
+        })?),
+    })
+}
+
+/// `scalars` parsed one by one with `parse` into an array of `ty`'s shape; `data` is where a
+/// size error points.
+fn parse_array<'i, T>(
+    scalars: &[Pair<'i, Rule>],
+    ty: &TensorType,
+    data: &Pair<'i, Rule>,
+    parse: impl Fn(&Pair<'i, Rule>) -> Result<T, TextError>,
+) -> Result<ArrayD<T>, TextError> {
+    let values = scalars.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
+    ArrayD::from_shape_vec(IxDyn(&ty.shape), values)
+        .map_err(|_| error(span_of(data), "tensor is too large"))
 }
 
 /// Checks that `data` nests exactly as `ty.shape` from `axis` on, collecting its scalars in

@@ -49,10 +49,11 @@
 //! Syntax errors and semantic errors (an undefined or twice-defined value, an unknown op, element
 //! type or attribute, a missing attribute or one of the wrong kind, data that does not match its
 //! declared shape) are a [`TextError`] with the byte span of the offending text. The parser checks
-//! only what it needs to build the IR; run [`verify_network`](super::verify::verify_network) for
+//! only what it needs to build the IR; run [`validate_network`](super::validate::validate_network) for
 //! the structural invariants.
 
 mod attrs;
+mod grammar;
 mod literal;
 mod parse;
 mod print;

@@ -3,10 +3,13 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use pest::iterators::{Pair, Pairs};
+use pest::iterators::Pair;
 use pest::Parser as _;
 
-use super::attrs::{span_of, Attrs};
+use super::attrs::Attrs;
+use super::grammar::{
+    child, error, significant, span_of, syntax_error, unexpected, NetworkParser, Rule,
+};
 use super::literal::{name_text, tensor, tensor_type};
 use super::{value_label, TextError};
 use crate::network::{
@@ -14,27 +17,15 @@ use crate::network::{
     ValueId,
 };
 
-#[derive(pest_derive::Parser)]
-#[grammar = "../grammar/network.pest"]
-struct NetworkParser;
-
 /// Deepest nesting of brackets and braces the parser accepts; deeper input is refused before
 /// the recursive descent could exhaust the stack.
 const MAX_NESTING: usize = 64;
 
-/// A [`TextError`] at `span`.
-pub(super) fn error(span: Range<usize>, message: impl Into<String>) -> TextError {
-    TextError {
-        message: message.into(),
-        span,
-    }
-}
-
 /// Parses the text form.
 ///
 /// Returns the network the text describes, or the first syntax or semantic error with its byte
-/// span. The result is not verified beyond what building it needs: see
-/// [`verify_network`](crate::network::verify::verify_network).
+/// span. The result is not validated beyond what building it needs: see
+/// [`validate_network`](crate::network::validate::validate_network).
 pub fn parse(source: &str) -> Result<Network, TextError> {
     check_nesting(source)?;
     let mut pairs = NetworkParser::parse(Rule::file, source).map_err(syntax_error)?;
@@ -371,47 +362,6 @@ fn decode_name(pair: Pair<'_, Rule>) -> Result<String, TextError> {
     }
 }
 
-/// The pairs of an iterator without keyword and punctuation tokens.
-pub(super) fn significant<'i>(pairs: Pairs<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule>> {
-    pairs.filter(|p| {
-        !matches!(
-            p.as_rule(),
-            Rule::kw_network
-                | Rule::kw_pointwise
-                | Rule::kw_sequence
-                | Rule::kw_graph
-                | Rule::kw_cell
-                | Rule::kw_init
-                | Rule::kw_input
-                | Rule::kw_const
-                | Rule::kw_output
-                | Rule::colon
-                | Rule::eq
-                | Rule::comma
-                | Rule::lparen
-                | Rule::rparen
-                | Rule::lbrace
-                | Rule::rbrace
-                | Rule::lbracket
-                | Rule::rbracket
-                | Rule::EOI
-        )
-    })
-}
-
-/// The first inner pair of `pair` with rule `rule`.
-fn child<'i>(pair: &Pair<'i, Rule>, rule: Rule) -> Result<Pair<'i, Rule>, TextError> {
-    pair.clone()
-        .into_inner()
-        .find(|p| p.as_rule() == rule)
-        .ok_or_else(|| error(span_of(pair), format!("expected {}", describe(&rule))))
-}
-
-/// An error for a pair the grammar should not have produced here.
-pub(super) fn unexpected(pair: &Pair<'_, Rule>, rule: Rule) -> TextError {
-    error(span_of(pair), format!("unexpected {}", describe(&rule)))
-}
-
 /// Refuses input nested deeper than [`MAX_NESTING`] (outside quoted names and comments).
 fn check_nesting(source: &str) -> Result<(), TextError> {
     let mut depth = 0usize;
@@ -448,59 +398,4 @@ fn check_nesting(source: &str) -> Result<(), TextError> {
         }
     }
     Ok(())
-}
-
-/// Converts a pest error, naming rules in words.
-fn syntax_error(e: pest::error::Error<Rule>) -> TextError {
-    let span = match e.location {
-        pest::error::InputLocation::Pos(p) => p..p,
-        pest::error::InputLocation::Span((s, t)) => s..t,
-    };
-    let e = e.renamed_rules(describe);
-    error(span, format!("syntax error: {}", e.variant.message()))
-}
-
-/// A grammar rule in words, for messages.
-fn describe(rule: &Rule) -> String {
-    match rule {
-        Rule::EOI => "end of input",
-        Rule::file | Rule::network | Rule::kw_network => "`network`",
-        Rule::pointwise | Rule::kw_pointwise => "`pointwise`",
-        Rule::sequence | Rule::kw_sequence => "`sequence`",
-        Rule::kw_graph | Rule::graph_attr => "`graph`",
-        Rule::kw_cell => "`cell`",
-        Rule::init | Rule::kw_init => "`init`",
-        Rule::kw_input | Rule::input_decl => "`input`",
-        Rule::kw_const | Rule::const_decl => "`const`",
-        Rule::kw_output | Rule::output_decl => "`output`",
-        Rule::graph_body => "a graph body `{ .. }`",
-        Rule::node_decl | Rule::results | Rule::result => "a node `%y: T = Op(..)`",
-        Rule::operands | Rule::operand => "an operand",
-        Rule::absent => "`_`",
-        Rule::value => "a value `%name`",
-        Rule::node_name => "a node name `@name`",
-        Rule::bare | Rule::quoted | Rule::name => "a name",
-        Rule::ordinal => "an ordinal",
-        Rule::tensor_type => "a type such as `f32[1, 3]`",
-        Rule::dim => "a dimension",
-        Rule::list | Rule::data => "data `[..]`",
-        Rule::scalar | Rule::number => "a number, `true` or `false`",
-        Rule::attr_block => "attributes `{..}`",
-        Rule::attr => "an attribute `name = value`",
-        Rule::call => "an activation",
-        Rule::attr_list => "a list",
-        Rule::attr_value => "an attribute value",
-        Rule::word | Rule::ident => "an identifier",
-        Rule::colon => "`:`",
-        Rule::eq => "`=`",
-        Rule::comma => "`,`",
-        Rule::lparen => "`(`",
-        Rule::rparen => "`)`",
-        Rule::lbrace => "`{`",
-        Rule::rbrace => "`}`",
-        Rule::lbracket => "`[`",
-        Rule::rbracket => "`]`",
-        Rule::WHITESPACE | Rule::COMMENT | Rule::ident_char => "a character",
-    }
-    .to_string()
 }

@@ -19,7 +19,7 @@ const INLINE_WIDTH: usize = 80;
 /// Prints a network in its text form; [`parse`](super::parse) reads it back to an equal network.
 ///
 /// The output is deterministic. A network that passes
-/// [`verify_network`](crate::network::verify::verify_network) and whose values were added in
+/// [`validate_network`](crate::network::validate::validate_network) and whose values were added in
 /// definition order prints to text that parses back to an equal network (NaN elements aside, which
 /// compare unequal by nature); any other network still prints without panicking, with
 /// out-of-range handles shown as `%!N`, but may not parse back.
@@ -253,23 +253,15 @@ fn write_attrs(out: &mut String, op: &Op, level: usize) {
             ("keepdims", keepdims.to_string()),
             ("select_last_index", select_last_index.to_string()),
         ],
-        Op::Rnn(attrs) => recurrent_attrs(attrs),
+        Op::Rnn(attrs) => recurrent_attrs(attrs, None),
         Op::Gru {
             attrs,
             linear_before_reset,
-        } => {
-            let mut all = recurrent_attrs(attrs);
-            all.push(("linear_before_reset", linear_before_reset.to_string()));
-            all
-        }
+        } => recurrent_attrs(attrs, Some(("linear_before_reset", *linear_before_reset))),
         Op::Lstm {
             attrs,
             input_forget,
-        } => {
-            let mut all = recurrent_attrs(attrs);
-            all.push(("input_forget", input_forget.to_string()));
-            all
-        }
+        } => recurrent_attrs(attrs, Some(("input_forget", *input_forget))),
         Op::Scan(scan) => {
             write_scan_attrs(out, scan, level);
             return;
@@ -282,7 +274,11 @@ fn write_attrs(out: &mut String, op: &Op, level: usize) {
     let _ = write!(out, " {{{}}}", attrs.join(", "));
 }
 
-fn recurrent_attrs(attrs: &RecurrentAttrs) -> Vec<(&'static str, String)> {
+/// The attributes of a recurrent layer, then its op-specific flag when it has one.
+fn recurrent_attrs(
+    attrs: &RecurrentAttrs,
+    flag: Option<(&'static str, bool)>,
+) -> Vec<(&'static str, String)> {
     let RecurrentAttrs {
         hidden_size,
         direction,
@@ -295,13 +291,15 @@ fn recurrent_attrs(attrs: &RecurrentAttrs) -> Vec<(&'static str, String)> {
         Direction::Reverse => "reverse",
         Direction::Bidirectional => "bidirectional",
     };
-    vec![
+    let mut all = vec![
         ("hidden_size", hidden_size.to_string()),
         ("direction", direction.to_string()),
         ("activations", list(activations, activation_text)),
         ("clip", clip.map_or_else(|| "none".to_string(), f32_text)),
         ("batch_major", batch_major.to_string()),
-    ]
+    ];
+    all.extend(flag.map(|(name, value)| (name, value.to_string())));
+    all
 }
 
 /// An activation as `Tanh` or `LeakyRelu(alpha = 0.01)`.

@@ -1,6 +1,6 @@
-//! Structural verification of network IR graphs and networks.
+//! Structural validation of network IR graphs and networks.
 //!
-//! The verifier checks what every later stage assumes without re-checking: handles in range, one
+//! The validator checks what every later stage assumes without re-checking: handles in range, one
 //! definition per value agreeing with its [`ValueDef`], topological order, operand and result
 //! counts per op, attribute lists of consistent lengths, constants of their declared type, and the
 //! cell contract of a sequence model. It does not infer shapes (that is
@@ -8,19 +8,19 @@
 
 use super::text::{dtype_name, type_text as type_name, value_label};
 use super::{
-    DType, Direction, Graph, Network, Node, Op, RecurrentAttrs, ScanAttrs, SequenceModel, ValueDef,
-    ValueId,
+    DType, Direction, Graph, Network, Node, Op, Recurrence, RecurrentAttrs, ScanAttrs,
+    SequenceModel, ValueDef, ValueId,
 };
 
 /// A broken invariant of the network IR.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid network IR: {message}")]
-pub struct VerifyError {
+pub struct ValidateError {
     pub message: String,
 }
 
-fn fail<T>(message: impl Into<String>) -> Result<T, VerifyError> {
-    Err(VerifyError {
+fn fail<T>(message: impl Into<String>) -> Result<T, ValidateError> {
+    Err(ValidateError {
         message: message.into(),
     })
 }
@@ -34,7 +34,7 @@ fn fail<T>(message: impl Into<String>) -> Result<T, VerifyError> {
 /// tensor differs from its declared type; a type's element count overflows `usize`. A `Scan`
 /// body is checked the same way, recursively, and must have one input per Scan operand and one
 /// output per Scan result.
-pub fn verify_graph(graph: &Graph) -> Result<(), VerifyError> {
+pub fn validate_graph(graph: &Graph) -> Result<(), ValidateError> {
     check_inputs(graph)?;
     for (index, value) in graph.values.iter().enumerate() {
         check_value(graph, ValueId(index as u32), &value.def)?;
@@ -56,21 +56,21 @@ pub fn verify_graph(graph: &Graph) -> Result<(), VerifyError> {
 
 /// Checks a network: its graph(s), and for a sequence model the cell contract.
 ///
-/// A pointwise network must pass [`verify_graph`]. A sequence model's step graph must pass it,
+/// A pointwise network must pass [`validate_graph`]. A sequence model's step graph must pass it,
 /// contain no recurrent op, take `[x_t, states..]` and return `[y_t, states'..]` with one state
 /// per `init` tensor, each state output of the type of its state input and of its initial tensor;
 /// `x_t` must hold `input_dim` elements of `input_dtype` (`f32` or `i64`) and `y_t` `output_dim`
 /// elements of `output_dtype`.
-pub fn verify_network(network: &Network) -> Result<(), VerifyError> {
+pub fn validate_network(network: &Network) -> Result<(), ValidateError> {
     match network {
-        Network::Pointwise(graph) => verify_graph(graph),
-        Network::Sequence(model) => verify_sequence(model),
+        Network::Pointwise(graph) => validate_graph(graph),
+        Network::Sequence(model) => validate_sequence(model),
     }
 }
 
-fn verify_sequence(model: &SequenceModel) -> Result<(), VerifyError> {
+fn validate_sequence(model: &SequenceModel) -> Result<(), ValidateError> {
     let step = &model.cell.step;
-    verify_graph(step).map_err(|e| VerifyError {
+    validate_graph(step).map_err(|e| ValidateError {
         message: format!("in the cell step graph: {}", e.message),
     })?;
     if let Some((index, node)) = step
@@ -97,7 +97,7 @@ fn verify_sequence(model: &SequenceModel) -> Result<(), VerifyError> {
             ));
         }
     }
-    // verify_graph has checked every handle below, and every element count.
+    // validate_graph has checked every handle below, and every element count.
     let ty = |id: ValueId| &step.value(id).ty;
     let label = |id: ValueId| value_label(&step.value(id).name);
     for (i, init) in model.cell.init.iter().enumerate() {
@@ -157,7 +157,7 @@ fn verify_sequence(model: &SequenceModel) -> Result<(), VerifyError> {
     Ok(())
 }
 
-fn check_inputs(graph: &Graph) -> Result<(), VerifyError> {
+fn check_inputs(graph: &Graph) -> Result<(), ValidateError> {
     for (i, &id) in graph.inputs.iter().enumerate() {
         let Some(value) = graph.values.get(id.0 as usize) else {
             return fail(format!(
@@ -177,7 +177,7 @@ fn check_inputs(graph: &Graph) -> Result<(), VerifyError> {
     Ok(())
 }
 
-fn check_value(graph: &Graph, id: ValueId, def: &ValueDef) -> Result<(), VerifyError> {
+fn check_value(graph: &Graph, id: ValueId, def: &ValueDef) -> Result<(), ValidateError> {
     let value = graph.value(id);
     let label = value_label(&value.name);
     if value
@@ -294,7 +294,7 @@ fn arity(op: &Op) -> Arity {
     }
 }
 
-fn check_node(graph: &Graph, index: usize, node: &Node) -> Result<(), VerifyError> {
+fn check_node(graph: &Graph, index: usize, node: &Node) -> Result<(), ValidateError> {
     let label = node_label(index, node);
     for (j, &id) in node.outputs.iter().enumerate() {
         let Some(value) = graph.values.get(id.0 as usize) else {
@@ -357,62 +357,47 @@ fn check_node(graph: &Graph, index: usize, node: &Node) -> Result<(), VerifyErro
     check_attrs(&label, node)
 }
 
-fn check_attrs(label: &str, node: &Node) -> Result<(), VerifyError> {
-    match &node.op {
-        Op::Slice {
-            starts,
-            ends,
-            axes,
-            steps,
-        } => {
-            let n = axes.len();
-            if starts.len() != n || ends.len() != n || steps.len() != n {
-                return fail(format!(
-                    "{label} has {} starts, {} ends, {n} axes and {} steps: they must be as many",
-                    starts.len(),
-                    ends.len(),
-                    steps.len()
-                ));
-            }
-            if steps.contains(&0) {
-                return fail(format!("{label} has a zero step"));
-            }
-            Ok(())
+fn check_attrs(label: &str, node: &Node) -> Result<(), ValidateError> {
+    match node.op.recurrence() {
+        Some(Recurrence::Layer(layer)) => {
+            check_recurrent(label, layer.attrs(), layer.activation_count())
         }
-        Op::Rnn(attrs) => check_recurrent(label, attrs, 1),
-        Op::Gru { attrs, .. } => check_recurrent(label, attrs, 2),
-        Op::Lstm { attrs, .. } => check_recurrent(label, attrs, 3),
-        Op::Scan(scan) => check_scan(label, node, scan),
-        Op::Gemm { .. }
-        | Op::MatMul
-        | Op::Add
-        | Op::Sub
-        | Op::Mul
-        | Op::Div
-        | Op::Neg
-        | Op::Abs
-        | Op::Exp
-        | Op::Relu
-        | Op::Tanh
-        | Op::Sigmoid
-        | Op::Cast { .. }
-        | Op::Concat { .. }
-        | Op::Gather { .. }
-        | Op::Reshape { .. }
-        | Op::Transpose { .. }
-        | Op::Squeeze { .. }
-        | Op::Unsqueeze { .. }
-        | Op::Identity
-        | Op::Softmax { .. }
-        | Op::ArgMax { .. } => Ok(()),
+        Some(Recurrence::Scan(scan)) => check_scan(label, node, scan),
+        None => check_slice(label, &node.op),
     }
+}
+
+/// The attribute lists of a `Slice` (any other op passes).
+fn check_slice(label: &str, op: &Op) -> Result<(), ValidateError> {
+    let Op::Slice {
+        starts,
+        ends,
+        axes,
+        steps,
+    } = op
+    else {
+        return Ok(());
+    };
+    let n = axes.len();
+    if starts.len() != n || ends.len() != n || steps.len() != n {
+        return fail(format!(
+            "{label} has {} starts, {} ends, {n} axes and {} steps: they must be as many",
+            starts.len(),
+            ends.len(),
+            steps.len()
+        ));
+    }
+    if steps.contains(&0) {
+        return fail(format!("{label} has a zero step"));
+    }
+    Ok(())
 }
 
 fn check_recurrent(
     label: &str,
     attrs: &RecurrentAttrs,
     per_direction: usize,
-) -> Result<(), VerifyError> {
+) -> Result<(), ValidateError> {
     if attrs.hidden_size == 0 {
         return fail(format!("{label} has hidden_size 0"));
     }
@@ -430,7 +415,7 @@ fn check_recurrent(
     Ok(())
 }
 
-fn check_scan(label: &str, node: &Node, scan: &ScanAttrs) -> Result<(), VerifyError> {
+fn check_scan(label: &str, node: &Node, scan: &ScanAttrs) -> Result<(), ValidateError> {
     let ScanAttrs {
         body,
         num_scan_inputs,
@@ -479,7 +464,7 @@ fn check_scan(label: &str, node: &Node, scan: &ScanAttrs) -> Result<(), VerifyEr
             body.outputs.len()
         ));
     }
-    verify_graph(body).map_err(|e| VerifyError {
+    validate_graph(body).map_err(|e| ValidateError {
         message: format!("in the body of {label}: {}", e.message),
     })
 }

@@ -1,10 +1,19 @@
-//! Building cell graphs: a node builder that computes output types on the spot, value maps that
-//! copy nodes from a source graph, and pruning of unused nodes.
+//! Writing cell graphs: a node builder that computes output types on the spot, value maps that
+//! copy nodes from a source graph, and the states a cell collects while it is written.
 
 use crate::diag::{Location, NodeRef};
-use crate::network::{DType, Graph, Node, NodeId, Op, Tensor, TensorType, ValueDef, ValueId};
+use crate::network::shape::broadcast;
+use crate::network::{DType, Graph, Node, Op, Tensor, TensorType, ValueDef, ValueId};
 
 use super::RollError;
+
+/// One state of the cell: its input, the value that becomes its output, and its initial value.
+#[derive(Debug, Clone)]
+pub(crate) struct StateSlot {
+    pub input: ValueId,
+    pub output: ValueId,
+    pub init: Tensor,
+}
 
 /// Builds a graph node by node. Every method computes the output type itself, so the result
 /// never depends on type inference; shape errors are reported at `location`.
@@ -89,7 +98,7 @@ impl Builder {
                 ta.dtype, tb.dtype
             )));
         }
-        let shape = broadcast(&ta.shape, &tb.shape).ok_or_else(|| {
+        let shape = broadcast(&ta.shape, &tb.shape).map_err(|_| {
             self.error(format!(
                 "cannot build {name}: shapes {:?} and {:?} do not broadcast",
                 ta.shape, tb.shape
@@ -205,31 +214,6 @@ impl Builder {
         };
         self.graph.outputs.push(id);
     }
-}
-
-/// The numpy broadcast of two shapes, `None` when they do not broadcast.
-fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
-    let rank = a.len().max(b.len());
-    let mut shape = Vec::with_capacity(rank);
-    for i in 0..rank {
-        let da = if i + a.len() >= rank {
-            a[i + a.len() - rank]
-        } else {
-            1
-        };
-        let db = if i + b.len() >= rank {
-            b[i + b.len() - rank]
-        } else {
-            1
-        };
-        shape.push(match (da, db) {
-            (x, y) if x == y => x,
-            (1, y) => y,
-            (x, 1) => x,
-            _ => return None,
-        });
-    }
-    Some(shape)
 }
 
 /// How a node of a source graph is named in diagnostics.
@@ -349,71 +333,6 @@ impl ValueMap {
             self.set(from, to);
         }
         Ok(())
-    }
-}
-
-/// Removes the nodes whose outputs no graph output depends on, and the values nobody refers
-/// to; renumbers handles, keeping the order of what remains.
-pub(crate) fn prune(graph: Graph) -> Graph {
-    let mut needed_value = vec![false; graph.values.len()];
-    for &id in graph.inputs.iter().chain(&graph.outputs) {
-        needed_value[id.0 as usize] = true;
-    }
-    let mut keep_node = vec![false; graph.nodes.len()];
-    for (index, node) in graph.nodes.iter().enumerate().rev() {
-        if node.outputs.iter().any(|o| needed_value[o.0 as usize]) {
-            keep_node[index] = true;
-            for id in node.inputs.iter().flatten() {
-                needed_value[id.0 as usize] = true;
-            }
-            for id in &node.outputs {
-                needed_value[id.0 as usize] = true;
-            }
-        }
-    }
-    let mut node_index = vec![None; graph.nodes.len()];
-    let mut kept = 0u32;
-    for (index, keep) in keep_node.iter().enumerate() {
-        if *keep {
-            node_index[index] = Some(NodeId(kept));
-            kept += 1;
-        }
-    }
-    let mut value_index = vec![None; graph.values.len()];
-    let mut values = Vec::new();
-    for (index, value) in graph.values.into_iter().enumerate() {
-        if !needed_value[index] {
-            continue;
-        }
-        let def = match value.def {
-            ValueDef::Node(node, k) => match node_index[node.0 as usize] {
-                Some(new) => ValueDef::Node(new, k),
-                // An output of a removed node that is still referred to cannot happen: a node
-                // is kept as soon as one of its outputs is needed.
-                None => continue,
-            },
-            other => other,
-        };
-        value_index[index] = Some(ValueId(values.len() as u32));
-        values.push(crate::network::Value { def, ..value });
-    }
-    let remap = |id: ValueId| value_index[id.0 as usize].unwrap_or(id);
-    let nodes = graph
-        .nodes
-        .into_iter()
-        .zip(keep_node)
-        .filter(|(_, keep)| *keep)
-        .map(|(node, _)| Node {
-            inputs: node.inputs.iter().map(|i| i.map(remap)).collect(),
-            outputs: node.outputs.iter().map(|&o| remap(o)).collect(),
-            ..node
-        })
-        .collect();
-    Graph {
-        values,
-        nodes,
-        inputs: graph.inputs.iter().map(|&i| remap(i)).collect(),
-        outputs: graph.outputs.iter().map(|&o| remap(o)).collect(),
     }
 }
 
