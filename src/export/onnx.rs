@@ -17,13 +17,9 @@ use tract_onnx::pb::{
 
 use super::{Affine, AnchorRnn, ExportError};
 use crate::diag::Location;
-use crate::driver::{DOMAIN_METADATA_KEY, READOUT_METADATA_KEY};
+use crate::front::metadata::{DOMAIN_METADATA_KEY, READOUT_METADATA_KEY};
+pub use crate::front::metadata::{LENGTH_METADATA_KEY, TASK_METADATA_KEY};
 use crate::verify::domain;
-
-/// Metadata key of the sequence length the model was trained on (a positive integer).
-pub use crate::front::onnx::LENGTH_METADATA_KEY;
-/// Metadata key of the task's name.
-pub const TASK_METADATA_KEY: &str = "nn2py.task";
 
 pub(super) const OPSET: i64 = 17;
 pub(super) const IR_VERSION: i64 = 8;

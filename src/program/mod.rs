@@ -32,6 +32,7 @@
 //! table's columns, and each variable keeps one type.
 
 pub mod interp;
+pub mod metrics;
 pub mod text;
 pub mod verify;
 
