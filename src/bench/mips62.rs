@@ -41,7 +41,7 @@ use crate::network::Network;
 use crate::tasks::{self, Task};
 use crate::train::search::SearchEvent;
 use crate::train::{train_task, TrainOptions, BENCHMARK_SEED};
-use crate::verify::python::run_module;
+use crate::verify::python::{run_module, ScratchModule};
 use crate::verify::{self, ExampleLayout, Examples, VerifyOptions};
 
 /// Version of the JSON report's layout; bumped on any incompatible change.
@@ -374,22 +374,29 @@ fn fill_row(
         task: task.name,
         phase: Phase::Scoring,
     });
-    let module = ScratchModule::write(task, python).map_err(|e| format!("scoring: {e}"))?;
+    let module = ScratchModule::write(&format!("bench_{}", task.name), python)
+        .map_err(|e| format!("scoring: {e}"))?;
     let held_out = SetSpec {
         sequences: options.held_out_sequences,
         length: task.length,
         seed: BENCHMARK_SEED,
     };
     row.held_out = Some(
-        score_set(task, &compilation, &module.path, &options.python, &held_out)
-            .map_err(|e| format!("held-out set: {e}"))?,
+        score_set(
+            task,
+            &compilation,
+            module.path(),
+            &options.python,
+            &held_out,
+        )
+        .map_err(|e| format!("held-out set: {e}"))?,
     );
     let long = SetSpec {
         sequences: options.long_sequences,
         length: task.length.saturating_mul(2),
         seed: long_seed(),
     };
-    match score_set(task, &compilation, &module.path, &options.python, &long) {
+    match score_set(task, &compilation, module.path(), &options.python, &long) {
         Ok(score) => row.long = Some(score),
         Err(e) => row.long_error = Some(e),
     }
@@ -574,34 +581,6 @@ pub fn code_lines(python: &str) -> usize {
         }
     }
     count
-}
-
-/// A generated module written to a scratch file for `python3`, removed when dropped.
-struct ScratchModule {
-    path: PathBuf,
-}
-
-impl ScratchModule {
-    fn write(task: &Task, source: &str) -> Result<Self, String> {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "nn2py_bench_{}_{}_{}.py",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            task.name
-        ));
-        std::fs::write(&path, source)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        Ok(ScratchModule { path })
-    }
-}
-
-impl Drop for ScratchModule {
-    fn drop(&mut self) {
-        // Best effort: a leftover scratch file in the temp dir is harmless.
-        let _ = std::fs::remove_file(&self.path);
-    }
 }
 
 #[cfg(test)]

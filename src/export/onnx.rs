@@ -12,17 +12,13 @@ use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto, TensorProto, ValueIn
 
 use super::{Affine, AnchorRnn, ExportError};
 use crate::diag::Location;
-use crate::driver::{DOMAIN_METADATA_KEY, READOUT_METADATA_KEY};
+use crate::front::metadata::{DOMAIN_METADATA_KEY, READOUT_METADATA_KEY};
+pub use crate::front::metadata::{LENGTH_METADATA_KEY, TASK_METADATA_KEY};
 use crate::onnx_write::{
     self, encode_model, entry, fixed, float_tensor, graph_attr, int_attr, int_tensor, ints_attr,
     sym, zero_value_attr, Producer,
 };
 use crate::verify::domain;
-
-/// Metadata key of the sequence length the model was trained on (a positive integer).
-pub use crate::front::onnx::LENGTH_METADATA_KEY;
-/// Metadata key of the task's name.
-pub const TASK_METADATA_KEY: &str = "nn2py.task";
 
 /// What the exported model records about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]

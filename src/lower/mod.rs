@@ -3,3 +3,4 @@
 //! Invariant: the only module that knows both IRs.
 
 pub mod faithful;
+pub mod readout;

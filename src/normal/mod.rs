@@ -20,6 +20,7 @@
 pub mod basis;
 pub mod canonical;
 pub mod eigenbasis;
+pub mod judge;
 pub mod merge;
 pub mod prune;
 pub mod snap;

@@ -37,6 +37,7 @@
 
 pub mod compare;
 pub mod interp;
+pub mod metrics;
 pub mod text;
 pub mod validate;
 

@@ -1,8 +1,9 @@
 //! Running a generated Python module with a real `python3` on verification examples.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 
@@ -229,5 +230,49 @@ fn number(v: &serde_json::Value) -> f64 {
             _ => f64::NAN,
         },
         _ => f64::NAN,
+    }
+}
+
+/// A generated module written to a file in the temporary directory for `python3` to load,
+/// removed when dropped.
+#[derive(Debug)]
+pub struct ScratchModule {
+    path: PathBuf,
+}
+
+/// The scratch file could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {cause}", path.display())]
+pub struct ScratchError {
+    pub path: PathBuf,
+    pub cause: std::io::Error,
+}
+
+impl ScratchModule {
+    /// Writes `source` to `nn2py_<name>_<process>_<counter>.py` in the temporary directory (the
+    /// process id and a per-process counter keep concurrent writers apart).
+    pub fn write(name: &str, source: &str) -> Result<Self, ScratchError> {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "nn2py_{name}_{}_{}.py",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        match std::fs::write(&path, source) {
+            Ok(()) => Ok(ScratchModule { path }),
+            Err(cause) => Err(ScratchError { path, cause }),
+        }
+    }
+
+    /// Where the module lies.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for ScratchModule {
+    fn drop(&mut self) {
+        // Best effort: a leftover scratch file in the temp dir is harmless.
+        let _ = std::fs::remove_file(&self.path);
     }
 }

@@ -30,6 +30,8 @@ use std::collections::BTreeMap;
 use prost::Message;
 use tract_onnx::pb::{GraphProto, ModelProto, ValueInfoProto};
 
+pub use crate::front::metadata::LENGTH_METADATA_KEY;
+
 use crate::diag::{Diagnose, Location};
 use crate::network::prune::prune_unused;
 use crate::network::{Graph, TensorType};
@@ -240,9 +242,6 @@ fn count_nodes(graph: &GraphProto) -> usize {
         })
     })
 }
-
-/// The metadata key whose value binds a symbolic time axis when no length is given.
-pub const LENGTH_METADATA_KEY: &str = "nn2py.length";
 
 /// The declared dimensions of a model input and its bound type. A symbolic time axis with no
 /// [`ImportOptions::length`] is bound to `metadata_length` (the `nn2py.length` metadata).
