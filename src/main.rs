@@ -1277,7 +1277,7 @@ fn train_mlp_command(args: &TrainMlpArgs) -> Result<u8, Failure> {
 }
 
 fn complexity_command(args: &ComplexityArgs) -> Result<u8, Failure> {
-    use nn2py::analyze::complexity::{self, ComplexityOptions, ComplexitySimplifyOptions};
+    use nn2py::analyze::complexity::{self, ComplexityOptions, ComplexityTolerances};
     let domain = match &args.domain {
         Some(text) => Some(
             domain::parse_ranges(text).map_err(|e| Failure::bad_input(format!("error: {e}")))?,
@@ -1296,7 +1296,7 @@ fn complexity_command(args: &ComplexityArgs) -> Result<u8, Failure> {
             },
             ..Options::default()
         },
-        simplify: ComplexitySimplifyOptions {
+        tolerances: ComplexityTolerances {
             snap_tolerance: args.snap_tolerance,
             duplicate_tolerance: args.duplicate_tolerance,
         },

@@ -103,7 +103,7 @@ fn snapping_that_changes_the_function_is_refused() {
     )
     .unwrap();
     let mut options = ComplexityOptions::default();
-    options.simplify.snap_tolerance = 0.05;
+    options.tolerances.snap_tolerance = 0.05;
     let report = analyze_complexity(&bytes, &options).unwrap();
     let snap = report
         .simplification

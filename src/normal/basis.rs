@@ -25,10 +25,11 @@ use std::ops::Range;
 use nalgebra::{DMatrix, DVector};
 use ndarray::{ArrayD, IxDyn};
 
-use super::eigenbasis::{self, Recurrence};
-use super::units::{
-    private_matrix, private_vector, producer_of, set_const, use_counts, vector_tensor,
+use super::constants::{
+    private_matrix, private_vector, producer_of, reading_slots, set_const, use_counts,
+    vector_tensor,
 };
+use super::eigenbasis::{self, Recurrence};
 use crate::network::{Cell, Graph, Network, Op, Tensor, ValueId};
 
 /// A dense layer `y = m a + c` (a `Gemm` with constant weights read by it only).
@@ -116,9 +117,7 @@ fn readings_of(
     let n = width(graph, value)?;
     let mut readings = Vec::new();
     for (index, node) in graph.nodes.iter().enumerate() {
-        let slots: Vec<usize> = (0..node.inputs.len())
-            .filter(|&i| node.inputs[i] == Some(value))
-            .collect();
+        let slots = reading_slots(node, value);
         if slots.is_empty() {
             continue;
         }
@@ -137,9 +136,7 @@ fn readings_of(
                 }
                 let mut reads = 0;
                 for (reader_index, reader) in graph.nodes.iter().enumerate() {
-                    let slots: Vec<usize> = (0..reader.inputs.len())
-                        .filter(|&i| reader.inputs[i] == Some(joined))
-                        .collect();
+                    let slots = reading_slots(reader, joined);
                     if slots.is_empty() {
                         continue;
                     }

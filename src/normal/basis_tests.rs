@@ -4,17 +4,11 @@ use nalgebra::{DMatrix, DVector};
 use ndarray::{ArrayD, IxDyn};
 
 use super::eigenbasis::{choose_basis, Form, Recurrence, MAX_CONDITION};
+use super::tests::{add_dense, f32s};
 use super::*;
 use crate::network::interp::run_sequence;
-use crate::network::{Cell, DType, Op, SequenceModel, Tensor, TensorType, TimeDirection, ValueDef};
+use crate::network::{Cell, DType, Op, SequenceModel, Tensor, TimeDirection, ValueDef};
 use crate::rng::SplitMix64;
-
-fn f32s(shape: &[usize]) -> TensorType {
-    TensorType {
-        dtype: DType::F32,
-        shape: shape.to_vec(),
-    }
-}
 
 fn tensor(m: &DMatrix<f64>) -> Tensor {
     let data: Vec<f32> = m
@@ -29,13 +23,6 @@ fn vector(v: &DVector<f64>) -> Tensor {
         ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.iter().map(|&x| x as f32).collect()).unwrap(),
     )
 }
-
-const GEMM: Op = Op::Gemm {
-    alpha: 1.0,
-    beta: 1.0,
-    trans_a: false,
-    trans_b: true,
-};
 
 /// The linear recurrence `h' = W h + U x + b`, `y = G h' + c` in the exporter's form:
 /// `Concat(h, x_t)`, one `Gemm` to `h'`, one `Gemm` to `y_t`; `tanh` puts a `Tanh` after the
@@ -84,14 +71,7 @@ impl Linear {
         let mut f = DMatrix::zeros(n, n + d);
         f.columns_mut(0, n).copy_from(&self.w);
         f.columns_mut(n, d).copy_from(&self.u);
-        let fw = g.add_const("f", tensor(&f));
-        let fb = g.add_const("fb", vector(&self.b));
-        let mut next = g.add_node(
-            "update",
-            GEMM,
-            vec![Some(hx), Some(fw), Some(fb)],
-            vec![("pre".into(), f32s(&[1, n]))],
-        )[0];
+        let mut next = add_dense(&mut g, "update", hx, tensor(&f), vector(&self.b), "pre");
         if tanh {
             next = g.add_node(
                 "act",
@@ -100,14 +80,14 @@ impl Linear {
                 vec![("h_next".into(), f32s(&[1, n]))],
             )[0];
         }
-        let gw = g.add_const("g", tensor(&self.g));
-        let gb = g.add_const("gb", vector(&self.c));
-        let y_t = g.add_node(
+        let y_t = add_dense(
+            &mut g,
             "readout",
-            GEMM,
-            vec![Some(next), Some(gw), Some(gb)],
-            vec![("y_t".into(), f32s(&[1, m]))],
-        )[0];
+            next,
+            tensor(&self.g),
+            vector(&self.c),
+            "y_t",
+        );
         let y = g.add_node(
             "unsq",
             Op::Unsqueeze { axes: vec![1] },

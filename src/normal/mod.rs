@@ -1,24 +1,36 @@
-//! Numeric normal forms on the network: rewrites of the weights that keep what the network
-//! computes, so that the faithful lowering of two equivalent networks reads the same, and reads
+//! The weight normal-form library: rewrites of a network's weights, each a pass over one view
+//! of its layers, and the converter's pass list that brings a network to its numeric normal
+//! form, so that the faithful lowering of two equivalent networks reads the same, and reads
 //! simply.
 //!
-//! Passes, in order (one per file): [`basis`] linear recurrences rewritten in the basis of the
-//! real Jordan (else Schur) form of their state matrix ([`eigenbasis`] chooses it), [`prune`]
-//! dead and constant hidden units, [`merge`]
-//! duplicated units, [`canonical`] rescaling, sign and ordering of units, [`snap`] weights to
-//! small integers and simple fractions, then prune again (snapping can zero weights). The unit
-//! passes act on [`units::UnitLayer`]s (a dense layer, ReLU or tanh, and the dense layers that
-//! read it).
+//! Layer views: [`units`] reads the hidden-unit pattern the converter edits (a dense layer, ReLU
+//! or tanh, and the dense layers that read it: [`units::UnitLayer`]); [`dense`] reads every
+//! dense layer as a matrix ([`dense::DenseLayer`]), as `analyze complexity` measures and edits
+//! them. Both read and write through [`constants`].
 //!
-//! **Invariant:** every pass's result is kept only when the judge accepts it: the driver's judge
-//! runs the candidate on the checked inputs and compares it with the original network (exactly
-//! on rounded outputs under the rounding readout, within the verification tolerance otherwise;
-//! under the rounding readout on a sampled domain, every output must also keep at least half of
-//! the network's distance to the rounding boundary).
+//! Passes (one per file): [`basis`] linear recurrences rewritten in the basis of the real
+//! Jordan (else Schur) form of their state matrix ([`eigenbasis`] chooses it), [`prune`] dead
+//! and constant hidden units, [`merge`] duplicated units, [`canonical`] rescaling, sign and
+//! ordering of units, [`snap`] weights to small integers and simple fractions, [`codebook`]
+//! weights clustered to a small codebook (and their description length). [`connection`] is the
+//! geometry the connection cost measures weights on.
+//!
+//! The converter's normal form ([`normalise`]) runs basis, prune, merge, canonical, then (when
+//! asked) snap and prune again (snapping can zero weights), all on unit layers.
+//!
+//! **Invariant:** every pass's result is kept only when the judge accepts it ([`try_pass`]): the
+//! driver's judge runs the candidate on the checked inputs and compares it with the original
+//! network (exactly on rounded outputs under the rounding readout, within the verification
+//! tolerance otherwise; under the rounding readout on a sampled domain, every output must also
+//! keep at least half of the network's distance to the rounding boundary).
 //! A rejected pass leaves the network as it was and says so in the report.
 
 pub mod basis;
 pub mod canonical;
+pub mod codebook;
+pub mod connection;
+pub mod constants;
+pub mod dense;
 pub mod eigenbasis;
 pub mod judge;
 pub mod merge;
@@ -61,24 +73,26 @@ pub struct NormalReport {
     pub dropped: bool,
 }
 
-/// The graph whose weights the passes edit.
-fn graph_mut(network: &mut Network) -> &mut Graph {
-    match network {
-        Network::Pointwise(graph) => graph,
-        Network::Sequence(model) => &mut model.cell.step,
-    }
-}
-
-fn graph(network: &Network) -> &Graph {
+/// The graph whose weights the passes read and edit: the pointwise graph, or a sequence
+/// model's step.
+pub fn weights_graph(network: &Network) -> &Graph {
     match network {
         Network::Pointwise(graph) => graph,
         Network::Sequence(model) => &model.cell.step,
     }
 }
 
+/// [`weights_graph`], to edit.
+pub fn weights_graph_mut(network: &mut Network) -> &mut Graph {
+    match network {
+        Network::Pointwise(graph) => graph,
+        Network::Sequence(model) => &mut model.cell.step,
+    }
+}
+
 /// Hidden units in the network's unit layers.
 pub fn unit_count(network: &Network) -> usize {
-    units::find_layers(graph(network))
+    units::find_layers(weights_graph(network))
         .iter()
         .map(units::UnitLayer::len)
         .sum()
@@ -90,14 +104,14 @@ fn on_every_layer(network: &mut Network, pass: fn(&mut units::UnitLayer) -> usiz
     let mut changes = 0;
     let mut index = 0;
     loop {
-        let layers = units::find_layers(graph(network));
+        let layers = units::find_layers(weights_graph(network));
         let Some(layer) = layers.get(index) else {
             break;
         };
         let mut layer = layer.clone();
         let changed = pass(&mut layer);
         if changed > 0 {
-            units::write_layer(graph_mut(network), &layer);
+            units::write_layer(weights_graph_mut(network), &layer);
             changes += changed;
         }
         index += 1;
@@ -122,17 +136,39 @@ fn judged_network(
     pass: impl FnOnce(&mut Network) -> usize,
     judge: &mut Judge<'_>,
 ) -> Result<PassReport, NormalError> {
-    let mut candidate = network.clone();
-    let changes = pass(&mut candidate);
-    let accepted = changes > 0 && judge(&candidate)?;
-    if accepted {
-        *network = candidate;
-    }
+    let (changes, verdict) = try_pass(
+        network,
+        pass,
+        |candidate| judge(candidate),
+        |verdict| matches!(verdict, Ok(true)),
+    );
     Ok(PassReport {
         pass: name,
         changes,
-        accepted,
+        accepted: verdict.transpose()? == Some(true),
     })
+}
+
+/// Runs `pass` on a copy of `network`. When the pass changed something (returned more than 0),
+/// `judge` gives its verdict on the copy, and the copy replaces `network` when `keep` accepts
+/// that verdict. Returns the changes and the verdict (`None` when nothing changed, and the judge
+/// did not run).
+pub fn try_pass<V>(
+    network: &mut Network,
+    pass: impl FnOnce(&mut Network) -> usize,
+    judge: impl FnOnce(&Network) -> V,
+    keep: impl FnOnce(&V) -> bool,
+) -> (usize, Option<V>) {
+    let mut candidate = network.clone();
+    let changes = pass(&mut candidate);
+    if changes == 0 {
+        return (0, None);
+    }
+    let verdict = judge(&candidate);
+    if keep(&verdict) {
+        *network = candidate;
+    }
+    (changes, Some(verdict))
 }
 
 /// Brings `network` to its normal form, every pass judged by `judge`. Snapping changes the

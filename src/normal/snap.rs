@@ -9,21 +9,27 @@ use super::{Judge, NormalError};
 use crate::network::{Network, Tensor, ValueDef};
 
 /// Denominators tried, smallest first: a weight snaps to the simplest fraction within tolerance.
-const DENOMINATORS: [f64; 3] = [1.0, 2.0, 4.0];
+pub const DENOMINATORS: [f64; 3] = [1.0, 2.0, 4.0];
 /// Absolute tolerances tried, loosest first.
 const TOLERANCES: [f64; 3] = [0.05, 0.01, 0.001];
 /// The most judge runs one snapping pass spends.
 const MAX_TRIALS: usize = 24;
 
-/// `v` moved to the simplest fraction within `tol`, if that moves it at all.
+/// The simplest fraction `k / d` within `tol` of `v`, trying the denominators `d` in the order
+/// given (smallest first gives the simplest); `None` when none is that close. `v` itself is
+/// returned when it is already such a fraction.
+pub fn nearest_simple_fraction(v: f64, tol: f64, denominators: &[f64]) -> Option<f64> {
+    denominators
+        .iter()
+        .map(|&d| (v * d).round() / d)
+        .find(|snapped| (snapped - v).abs() <= tol)
+}
+
+/// `v` moved to the simplest fraction (of [`DENOMINATORS`]) within `tol`, if that moves it at
+/// all.
 pub fn snap_value(v: f32, tol: f64) -> Option<f32> {
-    for d in DENOMINATORS {
-        let snapped = (v as f64 * d).round() / d;
-        if (snapped - v as f64).abs() <= tol {
-            return (snapped as f32 != v).then_some(snapped as f32);
-        }
-    }
-    None
+    let snapped = nearest_simple_fraction(f64::from(v), tol, &DENOMINATORS)? as f32;
+    (snapped != v).then_some(snapped)
 }
 
 /// Where a weight tensor lives: a constant of the (cell's) graph, or an initial state.

@@ -4,7 +4,7 @@ use ndarray::{ArrayD, IxDyn};
 
 use super::*;
 use crate::network::interp::run_graph;
-use crate::network::{DType, Op, Tensor, TensorType};
+use crate::network::{DType, Op, Tensor, TensorType, ValueId};
 
 fn matrix(rows: &[&[f32]]) -> Tensor {
     let cols = rows[0].len();
@@ -16,48 +16,54 @@ fn vector(values: &[f32]) -> Tensor {
     Tensor::F32(ArrayD::from_shape_vec(IxDyn(&[values.len()]), values.to_vec()).unwrap())
 }
 
-fn f32s(shape: &[usize]) -> TensorType {
+pub(super) fn f32s(shape: &[usize]) -> TensorType {
     TensorType {
         dtype: DType::F32,
         shape: shape.to_vec(),
     }
 }
 
-const GEMM: Op = Op::Gemm {
-    alpha: 1.0,
-    beta: 1.0,
-    trans_a: false,
-    trans_b: true,
-};
+/// Appends the dense layer `output = input @ weights^T + bias` (a `Gemm` named `node`, its
+/// constants `node.w` and `node.b`) of `[1, len(bias)]`; returns its output.
+pub(super) fn add_dense(
+    g: &mut Graph,
+    node: &str,
+    input: ValueId,
+    weights: Tensor,
+    bias: Tensor,
+    output: &str,
+) -> ValueId {
+    let width = bias.ty().shape[0];
+    let w = g.add_const(format!("{node}.w"), weights);
+    let b = g.add_const(format!("{node}.b"), bias);
+    let op = Op::Gemm {
+        alpha: 1.0,
+        beta: 1.0,
+        trans_a: false,
+        trans_b: true,
+    };
+    g.add_node(
+        node,
+        op,
+        vec![Some(input), Some(w), Some(b)],
+        vec![(output.into(), f32s(&[1, width]))],
+    )[0]
+}
 
 /// `x[1, 2] -> Gemm(w1, b1) -> act -> Gemm(w2, b2) -> y[1, 1]`.
 fn mlp(act: Op, w1: &[&[f32]], b1: &[f32], w2: &[f32], b2: f32) -> Network {
     let mut g = Graph::default();
     let x = g.add_value("x", f32s(&[1, 2]), crate::network::ValueDef::Input(0));
     g.inputs.push(x);
-    let w1 = g.add_const("w1", matrix(w1));
-    let b1v = g.add_const("b1", vector(b1));
     let n = b1.len();
-    let pre = g.add_node(
-        "l1",
-        GEMM,
-        vec![Some(x), Some(w1), Some(b1v)],
-        vec![("pre".into(), f32s(&[1, n]))],
-    )[0];
+    let pre = add_dense(&mut g, "l1", x, matrix(w1), vector(b1), "pre");
     let post = g.add_node(
         "act",
         act,
         vec![Some(pre)],
         vec![("a".into(), f32s(&[1, n]))],
     )[0];
-    let w2 = g.add_const("w2", matrix(&[w2]));
-    let b2 = g.add_const("b2", vector(&[b2]));
-    let y = g.add_node(
-        "l2",
-        GEMM,
-        vec![Some(post), Some(w2), Some(b2)],
-        vec![("y".into(), f32s(&[1, 1]))],
-    )[0];
+    let y = add_dense(&mut g, "l2", post, matrix(&[w2]), vector(&[b2]), "y");
     g.outputs.push(y);
     Network::Pointwise(g)
 }

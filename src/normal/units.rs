@@ -9,9 +9,11 @@
 //! state tensors and outputs are never unit layers (their shapes are fixed), so removing units
 //! keeps the network's interface.
 
-use ndarray::{ArrayD, IxDyn};
-
-use crate::network::{Graph, Op, Tensor, ValueDef, ValueId};
+use super::constants::{
+    matrix_tensor, private_matrix, private_vector, producer_of, reading_slots, set_const,
+    transpose, use_counts, vector_tensor,
+};
+use crate::network::{Graph, Node, Op, ValueId};
 
 /// The activation between the two dense layers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,70 +98,6 @@ impl UnitLayer {
     }
 }
 
-/// How many times each value is read (as a node input or a graph output).
-pub(super) fn use_counts(graph: &Graph) -> Vec<usize> {
-    let mut counts = vec![0; graph.values.len()];
-    for node in &graph.nodes {
-        for id in node.inputs.iter().flatten() {
-            counts[id.0 as usize] += 1;
-        }
-    }
-    for id in &graph.outputs {
-        counts[id.0 as usize] += 1;
-    }
-    counts
-}
-
-/// The constant 2-D `f32` matrix behind a value, read by one node only.
-pub(super) fn private_matrix(
-    graph: &Graph,
-    counts: &[usize],
-    id: ValueId,
-) -> Option<Vec<Vec<f64>>> {
-    if counts[id.0 as usize] != 1 {
-        return None;
-    }
-    match graph.constant(id)? {
-        Tensor::F32(a) if a.ndim() == 2 => Some(
-            a.outer_iter()
-                .map(|row| row.iter().map(|&v| v as f64).collect())
-                .collect(),
-        ),
-        _ => None,
-    }
-}
-
-/// The constant 1-D `f32` vector of length `len` behind a value, read by one node only.
-pub(super) fn private_vector(
-    graph: &Graph,
-    counts: &[usize],
-    id: ValueId,
-    len: usize,
-) -> Option<Vec<f64>> {
-    if counts[id.0 as usize] != 1 {
-        return None;
-    }
-    match graph.constant(id)? {
-        Tensor::F32(a) if a.shape() == [len] => Some(a.iter().map(|&v| v as f64).collect()),
-        _ => None,
-    }
-}
-
-fn transpose(m: &[Vec<f64>]) -> Vec<Vec<f64>> {
-    let cols = m.first().map_or(0, Vec::len);
-    (0..cols)
-        .map(|c| m.iter().map(|row| row[c]).collect())
-        .collect()
-}
-
-/// The node that computes a value, if any.
-pub(super) fn producer_of(graph: &Graph, id: ValueId) -> Option<usize> {
-    match graph.value(id).def {
-        ValueDef::Node(node, _) => Some(node.0 as usize),
-        ValueDef::Input(_) | ValueDef::Const(_) => None,
-    }
-}
-
 /// Every unit layer of `graph`, in node order.
 pub fn find_layers(graph: &Graph) -> Vec<UnitLayer> {
     let counts = use_counts(graph);
@@ -172,12 +110,7 @@ pub fn find_layers(graph: &Graph) -> Vec<UnitLayer> {
     layers
 }
 
-fn read_layer(
-    graph: &Graph,
-    counts: &[usize],
-    act_index: usize,
-    act: &crate::network::Node,
-) -> Option<UnitLayer> {
+fn read_layer(graph: &Graph, counts: &[usize], act_index: usize, act: &Node) -> Option<UnitLayer> {
     let activation = match act.op {
         Op::Relu => UnitActivation::Relu,
         Op::Tanh => UnitActivation::Tanh,
@@ -219,9 +152,7 @@ fn read_layer(
 
     let mut consumers = Vec::new();
     for (index, reader) in graph.nodes.iter().enumerate() {
-        let reads: Vec<usize> = (0..reader.inputs.len())
-            .filter(|&i| reader.inputs[i] == Some(post))
-            .collect();
+        let reads = reading_slots(reader, post);
         if reads.is_empty() {
             continue;
         }
@@ -271,30 +202,6 @@ fn read_layer(
         bias,
         consumers,
     })
-}
-
-fn matrix_tensor(rows: &[Vec<f64>], cols: usize) -> Tensor {
-    let data: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
-    Tensor::F32(
-        ArrayD::from_shape_vec(IxDyn(&[rows.len(), cols]), data)
-            .expect("rows of equal length make a matrix"),
-    )
-}
-
-pub(super) fn vector_tensor(values: &[f64]) -> Tensor {
-    Tensor::F32(
-        ArrayD::from_shape_vec(
-            IxDyn(&[values.len()]),
-            values.iter().map(|&v| v as f32).collect(),
-        )
-        .expect("a vector has one dimension"),
-    )
-}
-
-pub(super) fn set_const(graph: &mut Graph, id: ValueId, tensor: Tensor) {
-    let value = &mut graph.values[id.0 as usize];
-    value.ty = tensor.ty();
-    value.def = ValueDef::Const(tensor);
 }
 
 /// Sets the last dimension of a value's type (the unit count of a layer's intermediate values).

@@ -23,12 +23,10 @@
 //!
 //! All randomness comes from the trainer's seeded generator, so runs are reproducible.
 
+use crate::normal::connection::{connection_length, CONNECTION_L0};
 use crate::rng::SplitMix64;
 use crate::train::adamw::{AdamW, AdamWConfig};
 use crate::train::mlp::{Mlp, MlpShape};
-
-/// Constant added to every connection's length in the BIMT cost (the cost of a wire of length 0).
-pub const CONNECTION_L0: f64 = 0.5;
 
 /// Initial standard deviation of every weight's posterior under the description-length penalty.
 const INITIAL_SIGMA: f32 = 1e-3;
@@ -390,13 +388,8 @@ fn responsibilities(w: f32, means: &[f32], s2: f32) -> Vec<f32> {
     exps.iter().map(|e| e / sum).collect()
 }
 
-/// Position of neuron `i` of a layer of `n` on the unit line.
-pub fn position(i: usize, n: usize) -> f64 {
-    (i as f64 + 0.5) / n.max(1) as f64
-}
-
-/// Per parameter, the BIMT length `|pos_out - pos_in| + CONNECTION_L0` of layer weights,
-/// `CONNECTION_L0` for embeddings, and 0 for biases.
+/// Per parameter, the BIMT length ([`connection_length`]) of layer weights, [`CONNECTION_L0`]
+/// for embeddings, and 0 for biases.
 pub fn connection_lengths(shape: &MlpShape) -> Vec<f64> {
     let mut lengths = vec![0.0; shape.param_count()];
     lengths[..shape.embedding_len()].fill(CONNECTION_L0);
@@ -404,7 +397,7 @@ pub fn connection_lengths(shape: &MlpShape) -> Vec<f64> {
         for o in 0..layer.out {
             for i in 0..layer.inp {
                 lengths[layer.weight.start + o * layer.inp + i] =
-                    (position(o, layer.out) - position(i, layer.inp)).abs() + CONNECTION_L0;
+                    connection_length(o, layer.out, i, layer.inp);
             }
         }
     }
@@ -457,17 +450,16 @@ fn group_prox(model: &mut Mlp, t: f32) {
 fn neuron_cost_at(model: &Mlp, l: usize, i: usize, slot: usize) -> f64 {
     let layers = model.shape.layers();
     let (this, next) = (&layers[l], &layers[l + 1]);
-    let p = position(slot, this.out);
     let incoming: f64 = (0..this.inp)
         .map(|k| {
             let w = model.params[this.weight.start + i * this.inp + k];
-            f64::from(w.abs()) * ((p - position(k, this.inp)).abs() + CONNECTION_L0)
+            f64::from(w.abs()) * connection_length(slot, this.out, k, this.inp)
         })
         .sum();
     let outgoing: f64 = (0..next.out)
         .map(|m| {
             let w = model.params[next.weight.start + m * next.inp + i];
-            f64::from(w.abs()) * ((position(m, next.out) - p).abs() + CONNECTION_L0)
+            f64::from(w.abs()) * connection_length(m, next.out, slot, next.inp)
         })
         .sum();
     incoming + outgoing

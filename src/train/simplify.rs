@@ -2,12 +2,20 @@
 //! near-zero weights, snapping of near-integer parameters, each followed by retraining with the
 //! pruned and snapped values held fixed. A stage is kept only if the network is still exact on
 //! the held-out batch afterwards; otherwise the previous network stands.
+//!
+//! This is the training recipe's step, on the flat parameters of the anchor RNN with retraining
+//! in between; the snapping itself is the normal-form library's
+//! ([`crate::normal::snap::nearest_simple_fraction`]).
 
 use crate::export::AnchorRnn;
+use crate::normal::snap::nearest_simple_fraction;
 use crate::tasks::Dataset;
 use crate::train::batch::Batch;
 use crate::train::fit::{fit, FitOptions, Frozen};
 use crate::train::model::flatten;
+
+/// The denominators of snapping during retraining: parameters snap to whole numbers only.
+const WHOLE_NUMBERS: [f64; 1] = [1.0];
 
 /// Settings of simplicity retraining.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -190,15 +198,17 @@ fn prune(model: &mut AnchorRnn, frozen: &mut Frozen, below: f32) {
     }
 }
 
-/// Freezes every parameter within `within` of an integer at that integer.
+/// Freezes every parameter within `within` of an integer at that integer (the normal form's
+/// [`nearest_simple_fraction`] with whole numbers only; a parameter already whole is frozen too).
 fn snap(model: &mut AnchorRnn, frozen: &mut Frozen, within: f32) {
     let mut k = 0;
     for layer in model.f.iter_mut().chain(model.g.iter_mut()) {
         for v in layer.weight.iter_mut().chain(layer.bias.iter_mut()) {
-            let r = v.round();
-            if (*v - r).abs() <= within {
-                *v = r;
-                frozen.freeze(k, r);
+            if let Some(whole) =
+                nearest_simple_fraction(f64::from(*v), f64::from(within), &WHOLE_NUMBERS)
+            {
+                *v = whole as f32;
+                frozen.freeze(k, *v);
             }
             k += 1;
         }

@@ -2,14 +2,18 @@
 //! simplest network that is still exact on held-out data; its table as CSV and an SVG plot.
 //!
 //! Snapping rounds every parameter (weights and biases) to the codebook of
-//! [`measure::snap_values`] and is kept only when the held-out accuracy does not drop: an L1
+//! [`codebook::snap_values`] and is kept only when the held-out accuracy does not drop: an L1
 //! network trained with a penalty then has weights exactly `1`, `-1` and `0`. Bits are the
-//! description length of the parameters under [`measure::description_bits`] (the prior of
+//! description length of the parameters under [`codebook::description_bits`] (the prior of
 //! `nn2py analyze complexity`).
+//!
+//! [`balance`] is the trainer's own rescaling, on the `f32` parameter vector between training
+//! and snapping: unlike the normal form's [`crate::normal::canonical::rescale`] (`f64`, bias
+//! included in the largest entry), it divides by the largest incoming weight alone, in `f32`.
 
 use std::fmt::Write as _;
 
-use crate::analyze::complexity::measure;
+use crate::normal::codebook;
 use crate::train::mlp::Mlp;
 use crate::train::mlp_data::{MlpData, MlpTask};
 use crate::train::mlp_fit::{score, train_on, MlpRun, MlpTrainOptions};
@@ -48,7 +52,7 @@ pub fn hammer(run: &mut MlpRun, held_out: &MlpData) -> bool {
     let mut balanced = run.model.clone();
     balance(&mut balanced);
     let values: Vec<f64> = balanced.params.iter().map(|&p| f64::from(p)).collect();
-    let snapped: Vec<f32> = measure::snap_values(&values, HAMMER_TOLERANCE)
+    let snapped: Vec<f32> = codebook::snap_values(&values, HAMMER_TOLERANCE)
         .into_iter()
         .map(|v| v as f32)
         .collect();
@@ -78,7 +82,7 @@ pub fn hammer(run: &mut MlpRun, held_out: &MlpData) -> bool {
 /// Description length of a network's parameters in bits.
 pub fn bits(model: &Mlp) -> f64 {
     let values: Vec<f64> = model.params.iter().map(|&p| f64::from(p)).collect();
-    measure::description_bits(&values)
+    codebook::description_bits(&values)
 }
 
 /// One strength of a sweep.

@@ -3,44 +3,42 @@
 //!
 //! [`analyze_complexity`] imports a model through the normal pipeline ([`driver::compile`] up
 //! to the network IR), reads every float constant as a weight and the dense layers
-//! ([`dense`]) as matrices, and reports ([`ComplexityReport`]): the description length under
-//! the prior of [`measure::description_bits`], nonzero weights, live hidden neurons, distinct
-//! weight values before and after snapping (weight tying), groups of duplicated neurons (same
-//! incoming weights up to a positive scale), the BIMT connection cost and the modularity of the
-//! weight graph. With a domain, it also runs the simplifications of [`simplify`] and says for
-//! each whether the simplified network still matches the original (reference interpreter, on
-//! the whole domain when it has at most 65,536 inputs, else on a seeded sample), and measures
-//! the simplified network.
+//! ([`crate::normal::dense`]) as matrices, and reports ([`ComplexityReport`]): the description
+//! length under the prior of [`codebook::description_bits`], nonzero weights, live hidden
+//! neurons, distinct weight values before and after snapping (weight tying), groups of
+//! duplicated neurons (same incoming weights up to a positive scale), the BIMT connection cost
+//! and the modularity of the weight graph. With a domain, it also tries the dense-layer passes
+//! of the normal-form library ([`trial`]) and says for each whether the resulting network still
+//! matches the original (reference interpreter, on the whole domain when it has at most 65,536
+//! inputs, else on a seeded sample), and measures the network of the kept passes.
 //!
-//! **Invariant:** the analysis never changes the network it reports on; simplifications work on
-//! copies.
+//! **Invariant:** the analysis never changes the network it reports on; passes work on copies.
 
-pub mod dense;
 pub mod measure;
-pub mod simplify;
+pub mod trial;
 
 use serde::Serialize;
 
 use crate::driver::{self, CompileError, Emit};
 use crate::network::Network;
+use crate::normal::codebook;
+use crate::normal::constants::float_constants;
+use crate::normal::dense::{dense_layers, is_live};
+use crate::normal::merge::duplicate_groups;
+use crate::normal::weights_graph;
 use crate::verify::domain::Range;
-use crate::verify::{self, ExampleLayout, VerifyOptions};
-use dense::{dense_layers, float_constants};
-use simplify::{graph_of, simplify_network, SimplifyOptions, StepReport};
+use crate::verify::{self, ExampleLayout};
+use trial::{try_passes, PassTrial};
 
-pub use simplify::SimplifyOptions as ComplexitySimplifyOptions;
-
-/// The prior the description length is stated under.
-pub const PRIOR: &str = "weights rounded to multiples of 2^-10; a codebook of the distinct \
-multiples (sign bit + Elias gamma of |k|+1 each) and an ideal entropy code of each weight's \
-codebook index; shapes free";
+pub use crate::normal::codebook::PRIOR;
+pub use trial::ComplexityTolerances;
 
 /// Settings of [`analyze_complexity`].
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ComplexityOptions {
     /// The compile options used to import the model (domain, length, kind, limits, samples).
     pub compile: driver::Options,
-    pub simplify: SimplifyOptions,
+    pub tolerances: ComplexityTolerances,
 }
 
 /// A dense layer's size and sparsity.
@@ -99,20 +97,20 @@ pub struct ComplexityReport {
     pub duplicate_tolerance: f64,
     pub domain: Option<Vec<Range>>,
     pub measures: Measures,
-    /// Each simplification and whether it still matches the original (with a domain).
-    pub simplification: Vec<StepReport>,
-    /// The measurements of the simplified network (with a domain).
+    /// Each tried pass and whether its network still matches the original (with a domain).
+    pub simplification: Vec<PassTrial>,
+    /// The measurements of the network of the kept passes (with a domain).
     pub simplified: Option<Measures>,
 }
 
 /// Measures `network` with the given tolerances.
-pub fn measure(network: &Network, options: &SimplifyOptions) -> Measures {
-    let graph = graph_of(network);
+pub fn measure(network: &Network, tolerances: &ComplexityTolerances) -> Measures {
+    let graph = weights_graph(network);
     let values: Vec<f64> = float_constants(graph)
         .iter()
         .flat_map(|(_, a)| a.iter().map(|&v| f64::from(v)))
         .collect();
-    let snapped = measure::snap_values(&values, options.snap_tolerance);
+    let snapped = codebook::snap_values(&values, tolerances.snap_tolerance);
     let (layers, links) = dense_layers(graph);
     let mut hidden = 0;
     let mut live_count = 0;
@@ -122,12 +120,10 @@ pub fn measure(network: &Network, options: &SimplifyOptions) -> Measures {
             continue;
         }
         let (layer, next) = (&layers[k], &layers[k + 1]);
-        let live: Vec<bool> = (0..layer.out)
-            .map(|i| measure::is_live(layer, next, i))
-            .collect();
+        let live: Vec<bool> = (0..layer.out).map(|i| is_live(layer, next, i)).collect();
         hidden += layer.out;
         live_count += live.iter().filter(|&&l| l).count();
-        for group in measure::duplicate_groups(layer, &live, options.duplicate_tolerance) {
+        for group in duplicate_groups(layer, &live, tolerances.duplicate_tolerance) {
             groups.push(DuplicateGroup {
                 layer: layer.name.clone(),
                 neurons: group.iter().map(|g| g.0).collect(),
@@ -139,10 +135,10 @@ pub fn measure(network: &Network, options: &SimplifyOptions) -> Measures {
     Measures {
         weights: values.len(),
         nonzero_weights: values.iter().filter(|&&v| v != 0.0).count(),
-        description_bits: measure::description_bits(&values),
-        distinct_values: measure::distinct(&values),
-        distinct_values_snapped: measure::distinct(&snapped),
-        description_bits_snapped: measure::description_bits(&snapped),
+        description_bits: codebook::description_bits(&values),
+        distinct_values: codebook::distinct(&values),
+        distinct_values_snapped: codebook::distinct(&snapped),
+        description_bits_snapped: codebook::description_bits(&snapped),
         dense_layers: layers
             .iter()
             .map(|l| LayerSummary {
@@ -161,29 +157,6 @@ pub fn measure(network: &Network, options: &SimplifyOptions) -> Measures {
     }
 }
 
-/// The simplified network when at least one simplification step was kept and changed it, for
-/// the driver: `reference` is `network`'s outputs on `examples`.
-pub fn simplified_network(
-    network: &Network,
-    layout: &ExampleLayout,
-    examples: &verify::Examples,
-    reference: &verify::Reference,
-    verify_options: &VerifyOptions,
-) -> Option<Network> {
-    let (simplified, steps) = simplify_network(
-        network,
-        layout,
-        examples,
-        reference,
-        &SimplifyOptions::default(),
-        verify_options,
-    );
-    steps
-        .iter()
-        .any(|s| s.matches && s.changed > 0)
-        .then_some(simplified)
-}
-
 /// Imports `bytes` (ONNX or network text) and reports on it. Errors are the importer's (and a
 /// reference interpreter failure on the domain).
 pub fn analyze_complexity(
@@ -197,22 +170,22 @@ pub fn analyze_complexity(
     let compilation = driver::compile(bytes, &compile_options)?;
     let network = compilation.network;
     let domain = compilation.report.domain.clone();
-    let measures = measure(&network, &options.simplify);
+    let measures = measure(&network, &options.tolerances);
     let (simplification, simplified) = match &domain {
         Some(ranges) => {
             let layout = ExampleLayout::of(&network, None);
             let examples =
                 verify::draw_examples(&layout.example_ranges(ranges), &options.compile.verify);
             let reference = verify::reference_outputs(&network, &layout, &examples)?;
-            let (network, steps) = simplify_network(
+            let (network, trials) = try_passes(
                 &network,
                 &layout,
                 &examples,
                 &reference,
-                &options.simplify,
+                &options.tolerances,
                 &options.compile.verify,
             );
-            (steps, Some(measure(&network, &options.simplify)))
+            (trials, Some(measure(&network, &options.tolerances)))
         }
         None => (Vec::new(), None),
     };
@@ -221,8 +194,8 @@ pub fn analyze_complexity(
         model_digest: compilation.report.model_digest,
         kind: compilation.report.kind,
         prior: PRIOR,
-        snap_tolerance: options.simplify.snap_tolerance,
-        duplicate_tolerance: options.simplify.duplicate_tolerance,
+        snap_tolerance: options.tolerances.snap_tolerance,
+        duplicate_tolerance: options.tolerances.duplicate_tolerance,
         domain,
         measures,
         simplification,

@@ -5,6 +5,11 @@
 //! with `W` `[out, in]`. Two consecutive layers are *ReLU-linked* when the second reads
 //! `Relu(first)`: the first's outputs are then hidden neurons, positively homogeneous, so
 //! rescaling, merging and permuting them are meaningful.
+//!
+//! This is the wider, looser reading of the two layer readers: every dense layer, its scales
+//! folded in, its constants possibly shared, hidden neurons kept in place (edits zero them
+//! rather than remove them). [`super::units`] reads the narrower pattern the converter's passes
+//! edit, where units can be removed.
 
 use ndarray::{ArrayD, IxDyn};
 
@@ -236,17 +241,40 @@ pub fn store_layer(graph: &mut Graph, layer: &DenseLayer) {
     }
 }
 
-/// Every float constant of `graph` (weights, biases, embedding tables), in value order.
-pub fn float_constants(graph: &Graph) -> Vec<(ValueId, &ArrayD<f32>)> {
-    graph
-        .values
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| match &v.def {
-            ValueDef::Const(Tensor::F32(a)) => Some((ValueId(i as u32), a)),
-            ValueDef::Const(Tensor::I64(_) | Tensor::Bool(_))
-            | ValueDef::Input(_)
-            | ValueDef::Node(..) => None,
-        })
-        .collect()
+/// Whether hidden neuron `i` (output `i` of `layer`, read through a ReLU by `next`) can affect
+/// anything: some outgoing weight is nonzero and it is not constantly zero (some incoming weight
+/// is nonzero, or its bias is positive).
+pub fn is_live(layer: &DenseLayer, next: &DenseLayer, i: usize) -> bool {
+    let outgoing = (0..next.out).any(|m| next.weight[m * next.inp + i] != 0.0);
+    let row = &layer.weight[i * layer.inp..(i + 1) * layer.inp];
+    outgoing && (row.iter().any(|&w| w != 0.0) || layer.bias[i] > 0.0)
+}
+
+/// Zeroes hidden neuron `i`: its row and bias in `layer`, its column in `next`.
+pub fn clear_neuron(layer: &mut DenseLayer, next: &mut DenseLayer, i: usize) {
+    layer.weight[i * layer.inp..(i + 1) * layer.inp].fill(0.0);
+    layer.bias[i] = 0.0;
+    for m in 0..next.out {
+        next.weight[m * next.inp + i] = 0.0;
+    }
+}
+
+/// Applies `pass` to every ReLU-linked pair of dense layers of `graph` (the layer whose outputs
+/// are the hidden neurons, and the layer reading them), then writes every layer back; returns
+/// the sum of what `pass` returned.
+pub fn on_linked_pairs(
+    graph: &mut Graph,
+    mut pass: impl FnMut(&mut DenseLayer, &mut DenseLayer) -> usize,
+) -> usize {
+    let (mut layers, links) = dense_layers(graph);
+    let mut changes = 0;
+    for (k, &linked) in links.iter().enumerate() {
+        if !linked {
+            continue;
+        }
+        let (head, tail) = layers.split_at_mut(k + 1);
+        changes += pass(&mut head[k], &mut tail[0]);
+    }
+    layers.iter().for_each(|l| store_layer(graph, l));
+    changes
 }
