@@ -16,7 +16,7 @@ use petgraph::graph::DiGraph;
 /// (or from itself). The compiler is everything up to `driver`; the tools sit above it.
 const LAYERS: &[&str] = &[
     "diag", "rng", "network", "program", "front", "verify", "normal", "rewrite", "lower", "lift",
-    "back", "driver", "synth", "tasks", "export", "train", "analyze", "bench", "cli", "main",
+    "back", "driver", "onnx_write", "synth", "tasks", "export", "train", "analyze", "bench", "cli", "main",
 ];
 
 /// Longest `src/main.rs` may grow: argument parsing and dispatch only.
