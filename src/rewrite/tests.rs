@@ -1,5 +1,5 @@
 //! Tests of the whole pass: the egg README example, soundness on random expressions (checked
-//! with the program interpreter), and whole programs through the verifier.
+//! with the program interpreter), and whole programs through the validator.
 
 use std::sync::Arc;
 
@@ -408,7 +408,7 @@ fn random_float_expressions_keep_their_values_bit_for_bit() {
 }
 
 #[test]
-fn a_sequence_program_simplifies_and_verifies() {
+fn a_sequence_program_simplifies_and_validates() {
     let declarations = "\
 program sequence forward (x, b)
 input x: int

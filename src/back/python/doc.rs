@@ -447,11 +447,9 @@ impl<'a> Printer<'a> {
                     }
                 }
                 Element::StartConditionalGroup { condition, expand } => {
-                    if self.mode_of(*condition, frame) == condition.mode && *expand {
-                        stack.push(frame.with_mode(Mode::Expanded));
-                    } else {
-                        stack.push(frame);
-                    }
+                    let expanded = self.mode_of(*condition, frame) == condition.mode && *expand;
+                    let mode = if expanded { Mode::Expanded } else { frame.mode };
+                    stack.push(frame.with_mode(mode));
                 }
                 Element::StartConditionalContent(condition) => {
                     index = self.enter_conditional_content(*condition, index, frame, &mut stack);

@@ -46,7 +46,7 @@ fn rewrite(program: &Program, expr: Expr) -> Expr {
         Expr::Unary(UnaryOp::Neg, operand) => match *operand {
             // -(-x) is x: negation is exact.
             Expr::Unary(UnaryOp::Neg, inner) => *inner,
-            other => Expr::Unary(UnaryOp::Neg, Box::new(other)),
+            other => Expr::unary(UnaryOp::Neg, other),
         },
         Expr::Unary(UnaryOp::Not, operand) => negate_bool(program, *operand),
         Expr::Binary(op, left, right) => binary(program, op, *left, *right),
@@ -95,7 +95,7 @@ fn negate_bool(program: &Program, operand: Expr) -> Expr {
         Expr::Binary(BinaryOp::Eq, left, right) => Expr::Binary(BinaryOp::Ne, left, right),
         Expr::Binary(BinaryOp::Ne, left, right) => Expr::Binary(BinaryOp::Eq, left, right),
         Expr::Binary(BinaryOp::Xor, left, right) => Expr::Binary(BinaryOp::Eq, left, right),
-        other => Expr::Unary(UnaryOp::Not, Box::new(other)),
+        other => Expr::unary(UnaryOp::Not, other),
     }
 }
 
@@ -125,11 +125,11 @@ fn binary(program: &Program, op: BinaryOp, left: Expr, right: Expr) -> Expr {
                     return folded;
                 }
             }
-            Expr::Binary(op, Box::new(left), Box::new(right))
+            Expr::binary(op, left, right)
         }
         BinaryOp::Xor => match boolean_literal_comparison(program, BinaryOp::Ne, &left, &right) {
             Some(folded) => folded,
-            None => Expr::Binary(op, Box::new(left), Box::new(right)),
+            None => Expr::binary(op, left, right),
         },
         BinaryOp::And | BinaryOp::Or => {
             let is_bool = |e: &Expr| expr_type(program, e).ok() == Some(Type::Bool);
@@ -150,7 +150,7 @@ fn binary(program: &Program, op: BinaryOp, left: Expr, right: Expr) -> Expr {
                 }
                 // b and b, b or b: idempotent.
                 _ if is_bool(&left) && left == right => left,
-                _ => Expr::Binary(op, Box::new(left), Box::new(right)),
+                _ => Expr::binary(op, left, right),
             }
         }
         BinaryOp::Add
@@ -158,7 +158,7 @@ fn binary(program: &Program, op: BinaryOp, left: Expr, right: Expr) -> Expr {
         | BinaryOp::Mul
         | BinaryOp::Div
         | BinaryOp::FloorDiv
-        | BinaryOp::Mod => Expr::Binary(op, Box::new(left), Box::new(right)),
+        | BinaryOp::Mod => Expr::binary(op, left, right),
     }
 }
 

@@ -353,11 +353,11 @@ impl Builder {
         let then = self.expr(inner.next().ok_or_else(malformed)?, depth)?;
         match (inner.next(), inner.next(), inner.next(), inner.next()) {
             (None, ..) => Ok(then),
-            (Some(_if), Some(cond), Some(_else), Some(otherwise)) => Ok(Expr::Select {
-                cond: Box::new(self.expr(cond, depth)?),
-                then: Box::new(then),
-                otherwise: Box::new(self.expr(otherwise, depth)?),
-            }),
+            (Some(_if), Some(cond), Some(_else), Some(otherwise)) => Ok(Expr::select(
+                self.expr(cond, depth)?,
+                then,
+                self.expr(otherwise, depth)?,
+            )),
             _ => Err(malformed()),
         }
     }
@@ -370,7 +370,7 @@ impl Builder {
         while let Some(op) = inner.next() {
             let right = inner.next().ok_or_else(malformed)?;
             let op = binary_op(op.as_str()).ok_or_else(malformed)?;
-            left = Expr::Binary(op, Box::new(left), Box::new(self.expr(right, depth)?));
+            left = Expr::binary(op, left, self.expr(right, depth)?);
         }
         Ok(left)
     }
@@ -388,7 +388,7 @@ impl Builder {
                     UnaryOp::Neg
                 };
                 let operand = inner.next().ok_or_else(malformed)?;
-                Ok(Expr::Unary(op, Box::new(self.expr(operand, depth)?)))
+                Ok(Expr::unary(op, self.expr(operand, depth)?))
             }
             Rule::literal => Ok(Expr::Lit(parse_literal(first)?)),
             Rule::call => self.call(first, depth),
