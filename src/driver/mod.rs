@@ -1,10 +1,10 @@
 //! The compiler driver: the pipeline as one readable, ordered list of stages.
 //!
 //! `compile` runs: digest -> read the model (ONNX, or the network IR's text form) and classify
-//! it, rolling a sequence model into a cell -> network verification and limits -> the checked
+//! it, rolling a sequence model into a cell -> network validation and limits -> the checked
 //! inputs and the network's outputs there -> rolling check -> lifting (sequence models read by
 //! rounding; pointwise models with integer outputs on an enumerated domain) -> otherwise the
-//! faithful path: numeric normal forms of the weights, faithful lowering, program verification,
+//! faithful path: numeric normal forms of the weights, faithful lowering, program validation,
 //! program check against the network and (pointwise) the readability rewrite -> Python ->
 //! (optionally) the Python file run by `python3` against the network. It stops early when only
 //! an intermediate form is wanted ([`Emit`]). It never prints, never exits, never writes files
