@@ -106,39 +106,33 @@ mod tests {
         all
     }
 
-    #[test]
-    fn most_frequent_value_with_ties_to_the_lower() {
-        let rows = count_vectors(3, 6);
-        let target: Vec<i64> = rows
-            .iter()
-            .map(|c| {
-                let best = *c.iter().max().unwrap();
-                c.iter().position(|&v| v == best).unwrap() as i64
-            })
-            .collect();
-        let formula = fit_argmax(&rows, &target).expect("first-largest chain");
+    /// The argmax formula of `label` on `rows`, checked on every row.
+    fn fitted(rows: &[Vec<i64>], label: impl Fn(&[i64]) -> i64) -> Formula {
+        let target: Vec<i64> = rows.iter().map(|c| label(c)).collect();
+        let formula = fit_argmax(rows, &target).expect("a chain");
         for (row, y) in rows.iter().zip(&target) {
             assert_eq!(formula.eval(row), Some(*y));
         }
+        formula
+    }
+
+    #[test]
+    fn most_frequent_value_with_ties_to_the_lower() {
+        let formula = fitted(&count_vectors(3, 6), |c| {
+            let best = *c.iter().max().unwrap();
+            c.iter().position(|&v| v == best).unwrap() as i64
+        });
         // Three labels, two comparisons: 1 + (1 + 1 + 3) + 1 + (1 + 3 + 1 + 1).
         assert_eq!(formula.size(), 13);
     }
 
     #[test]
     fn ties_to_the_higher_use_the_reversed_chain_with_labels() {
-        let rows = count_vectors(4, 5);
         // Labels 10, 20, 30, 40; ties go to the later coordinate.
-        let target: Vec<i64> = rows
-            .iter()
-            .map(|c| {
-                let best = *c.iter().max().unwrap();
-                10 * (c.iter().rposition(|&v| v == best).unwrap() as i64 + 1)
-            })
-            .collect();
-        let formula = fit_argmax(&rows, &target).expect("last-largest chain");
-        for (row, y) in rows.iter().zip(&target) {
-            assert_eq!(formula.eval(row), Some(*y));
-        }
+        fitted(&count_vectors(4, 5), |c| {
+            let best = *c.iter().max().unwrap();
+            10 * (c.iter().rposition(|&v| v == best).unwrap() as i64 + 1)
+        });
     }
 
     #[test]

@@ -172,30 +172,25 @@ mod tests {
 
     #[test]
     fn completion_stops_at_its_limits() {
-        let inputs = vec![vec![1]];
-        let mut reading = ModCounter {
-            values: vec![0],
-            modulus: 1000,
-            steps: 0,
+        // A counter mod 1000 on input 1, from 0, until a limit stops it.
+        let run = |max_clusters: usize, max_steps: usize| {
+            let mut reading = ModCounter {
+                values: vec![0],
+                modulus: 1000,
+                steps: 0,
+            };
+            let limits = CompleteLimits {
+                max_clusters,
+                max_steps,
+            };
+            let end =
+                complete_transitions(&mut Transitions::new(), &mut reading, &[vec![1]], limits);
+            (end, reading)
         };
-        let few_clusters = CompleteLimits {
-            max_clusters: 5,
-            max_steps: 100,
-        };
-        let end =
-            complete_transitions(&mut Transitions::new(), &mut reading, &inputs, few_clusters);
+        let (end, reading) = run(5, 100);
         assert_eq!(end, Ok(Completion::Open));
         assert_eq!(reading.values.len(), 6);
-        let mut reading = ModCounter {
-            values: vec![0],
-            modulus: 1000,
-            steps: 0,
-        };
-        let few_steps = CompleteLimits {
-            max_clusters: 100,
-            max_steps: 3,
-        };
-        let end = complete_transitions(&mut Transitions::new(), &mut reading, &inputs, few_steps);
+        let (end, reading) = run(100, 3);
         assert_eq!(end, Ok(Completion::Open));
         assert_eq!(reading.steps, 3);
     }

@@ -12,9 +12,11 @@ use std::collections::BTreeMap;
 use crate::program::Type;
 
 use super::finite::round_output;
+use super::reading::{when_nothing_found, Candidate, Context, Found, Outcome, Reading};
 use super::regress::{BinOp, Formula, UnOp};
 use super::solve::{Fit, Solution};
 use super::trace::Trace;
+use super::write::Naming;
 
 /// Largest domain (number of distinct step inputs) read as counters.
 pub const MAX_VALUES: usize = 6;
@@ -45,6 +47,25 @@ impl std::fmt::Display for NotCounts {
             ),
         }
     }
+}
+
+/// The counts reading, tried only when no other reading found formulas: a counter per value is
+/// rarely the smallest program, and a machine of many states is better read this way than as a
+/// table.
+pub const READING: Reading = Reading::new("counts", when_nothing_found, read_counts);
+
+fn read_counts(context: &Context, candidates: &[Candidate]) -> Outcome {
+    let codes = match find_counts(context.trace, context.bounds) {
+        Ok(codes) => codes,
+        Err(why) => return Ok(Err(format!("counts: {why}"))),
+    };
+    let lo = context.bounds[0].0;
+    let solved = context.solve_within("counts", candidates, &codes);
+    Ok(solved.map(|mut solution| {
+        plain_count_updates(&mut solution, codes[0].len(), lo);
+        let naming = Naming::Counts { lo };
+        vec![Found::Formulas { solution, naming }]
+    }))
 }
 
 /// Counts of the values `lo..=hi` of the single input feature in the prefix that led to every

@@ -493,13 +493,7 @@ mod tests {
             parity ^= b;
             let noise = 0.001 * i as f64;
             states.push(vec![parity as f64 + noise, parity as f64 - noise]);
-            steps.push(TraceStep {
-                before: i,
-                after: i + 1,
-                input: vec![b],
-                output: vec![parity as f64 + 0.1],
-                position: i,
-            });
+            steps.push(step(i, b, parity as f64 + 0.1, i));
         }
         Trace {
             states,
@@ -524,29 +518,7 @@ mod tests {
         // States 0 and 2 are far apart but behave the same: both output 0 and go to state 1 on 1.
         let trace = Trace {
             states: vec![vec![0.0], vec![5.0], vec![10.0], vec![5.0]],
-            steps: vec![
-                TraceStep {
-                    before: 0,
-                    after: 1,
-                    input: vec![1],
-                    output: vec![1.0],
-                    position: 0,
-                },
-                TraceStep {
-                    before: 1,
-                    after: 2,
-                    input: vec![0],
-                    output: vec![0.0],
-                    position: 1,
-                },
-                TraceStep {
-                    before: 2,
-                    after: 3,
-                    input: vec![1],
-                    output: vec![1.0],
-                    position: 2,
-                },
-            ],
+            steps: vec![step(0, 1, 1.0, 0), step(1, 0, 0.0, 1), step(2, 1, 1.0, 2)],
             input_dim: 1,
             output_dim: 1,
         };
@@ -559,15 +531,7 @@ mod tests {
     fn a_continuum_is_not_finite() {
         let n = 5000;
         let states: Vec<Vec<f64>> = (0..=n).map(|i| vec![i as f64 * 0.37]).collect();
-        let steps = (0..n)
-            .map(|i| TraceStep {
-                before: i,
-                after: i + 1,
-                input: vec![1],
-                output: vec![i as f64],
-                position: i,
-            })
-            .collect();
+        let steps = (0..n).map(|i| step(i, 1, i as f64, i)).collect();
         let trace = Trace {
             states,
             steps,

@@ -3,18 +3,24 @@
 //!
 //! For a network whose state responds linearly to its inputs, the state after a sequence is
 //! `h_t = c_p + sum_j v_j * (x_{t-j} - o)`, where `c_p` is the state after `p + 1` steps of the
-//! origin input `o` (zero, or the bound of the domain nearest zero), and `v_j` is the change in the state when the input `j` steps back rises by
-//! one. The `v_j` are measured on the network itself, by running it on a base sequence and on the
-//! same sequence with one input raised by one; they must agree across base sequences (else the
-//! response is not linear and no lattice is reported). A basis is taken greedily from the `v_j` in
+//! origin input `o` (zero, or the bound of the domain nearest zero), and `v_j` is the change in
+//! the state when the input `j` steps back rises by one. The `v_j` are measured on the network
+//! itself, by running it on a base sequence and on the same sequence with one input raised by
+//! one; they must agree across base sequences (else the response is not linear and no lattice is
+//! reported). A basis is taken greedily from the `v_j` in
 //! order of lag, and every traced state must have integer coordinates in it (within a tolerance)
 //! once `c_p` is taken off. Coordinates then read as "the input j steps back, minus o", or as a
-//! sum of inputs when several lags share a direction (a running total).
+//! sum of inputs when several lags share a direction (a running total). The reading solves them
+//! in the basis that gives the smallest linear program ([`rebase_plane`]).
 
 use crate::network::interp::InterpError;
 use crate::network::SequenceModel;
 
+use super::linear::invert;
+use super::reading::{always, origin_inputs, Candidate, Context, Found, Outcome, Reading};
+use super::solve::{solve, Solution};
 use super::trace::{trace_sequences, Trace};
+use super::write::Naming;
 
 /// Limits and tolerances of the lattice search.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,25 +82,37 @@ impl std::fmt::Display for NotLattice {
     }
 }
 
-/// Finds integer coordinates for the traced states of `model` on `sequences` (each `T * d` inputs;
-/// `ranges[f]` is the `(lo, hi)` of feature `f`).
+/// The lattice reading: the lattice's coordinates solved, in the basis that gives the smallest
+/// linear program.
+pub const READING: Reading = Reading::new("lattice", always, read_lattice);
+
+fn read_lattice(context: &Context, candidates: &[Candidate]) -> Outcome {
+    let codes = match find_lattice(context)? {
+        Ok(lattice) => lattice.codes,
+        Err(why) => return Ok(Err(format!("lattice: {why}"))),
+    };
+    let solved = context.solve_within("lattice", candidates, &codes);
+    Ok(solved.map(|solution| {
+        let solution = rebase_plane(context.trace, &codes, solution);
+        let naming = Naming::ByRole;
+        vec![Found::Formulas { solution, naming }]
+    }))
+}
+
+/// Finds integer coordinates for the traced states of the context's network.
 ///
 /// Errors: the interpreter's. `Ok(Err(_))` says why the states are not a lattice.
-pub fn find_lattice(
-    model: &SequenceModel,
-    trace: &Trace,
-    sequences: &[Vec<i64>],
-    ranges: &[(i64, i64)],
-    options: &LatticeOptions,
-) -> Result<Result<Lattice, NotLattice>, InterpError> {
+pub fn find_lattice(context: &Context) -> Result<Result<Lattice, NotLattice>, InterpError> {
+    let (model, trace, ranges) = (context.model, context.trace, context.bounds);
+    let (sequences, options) = (context.sequences, &context.options.lattice);
     let d = model.input_dim.max(1);
-    let length = sequences.first().map_or(0, |s| s.len() / d);
+    let length = context.sequence_length();
     if length == 0 || ranges.len() != d || ranges.iter().all(|(lo, hi)| lo == hi) {
         return Ok(Err(NotLattice::NothingToMeasure));
     }
     // The origin input: zero where the domain has it (so that "before the start" and "zero"
     // coincide, as for a network started from a zero state), else the bound nearest zero.
-    let lows = super::origin_inputs(ranges);
+    let lows = origin_inputs(ranges);
     // c_p: the states along a sequence of origin inputs.
     let low_sequence: Vec<i64> = (0..length).flat_map(|_| lows.iter().copied()).collect();
     let low_trace = trace_sequences(model, std::slice::from_ref(&low_sequence))?;
@@ -300,58 +318,57 @@ impl LeastSquares {
     }
 }
 
-/// Gauss-Jordan inverse with partial pivoting of an `r x r` matrix (assumed invertible; a zero
-/// pivot leaves that row zero).
-pub(crate) fn invert(matrix: &[f64], r: usize) -> Vec<f64> {
-    let mut a = matrix.to_vec();
-    let mut inv = vec![0.0; r * r];
-    for i in 0..r {
-        inv[i * r + i] = 1.0;
+/// A two-coordinate lattice read in the basis that gives the smallest linear program: the measured
+/// responses span the lattice but need not be the basis a person would pick (for `v += x; p += v`
+/// they are `(1, 1)` and `(1, 2)`, not `v` and `p`). Every unimodular change of basis with entries
+/// in {-1, 0, 1} is tried with linear fits only; the original solution stays unless one is
+/// strictly smaller.
+fn rebase_plane(trace: &Trace, codes: &[Vec<i64>], solution: Solution) -> Solution {
+    if codes.first().map_or(0, Vec::len) != 2 {
+        return solution;
     }
-    for col in 0..r {
-        let pivot = (col..r)
-            .max_by(|&x, &y| a[x * r + col].abs().total_cmp(&a[y * r + col].abs()))
-            .unwrap_or(col);
-        for k in 0..r {
-            a.swap(col * r + k, pivot * r + k);
-            inv.swap(col * r + k, pivot * r + k);
-        }
-        let p = a[col * r + col];
-        if p.abs() < 1e-300 {
-            continue;
-        }
-        for k in 0..r {
-            a[col * r + k] /= p;
-            inv[col * r + k] /= p;
-        }
-        for row in 0..r {
-            if row != col {
-                let factor = a[row * r + col];
-                if factor != 0.0 {
-                    for k in 0..r {
-                        a[row * r + k] -= factor * a[col * r + k];
-                        inv[row * r + k] -= factor * inv[col * r + k];
+    // Compare the bases on a prefix of the trace (the fits are exact or not on every row, and a
+    // thousand steps separate the bases that matter); the winner is refitted on the whole trace.
+    let mut sample = trace.clone();
+    sample.steps.truncate(REBASE_SAMPLE_STEPS);
+    let mut best: Option<(Vec<Vec<i64>>, usize)> = None;
+    let entries = [0i64, 1, -1];
+    for a in entries {
+        for b in entries {
+            for c in entries {
+                for d in entries {
+                    if (a * d - b * c).abs() != 1 || (a, b, c, d) == (1, 0, 0, 1) {
+                        continue;
+                    }
+                    let changed: Vec<Vec<i64>> = codes
+                        .iter()
+                        .map(|z| match z.as_slice() {
+                            [z0, z1] => vec![a * z0 + b * z1, c * z0 + d * z1],
+                            other => other.to_vec(),
+                        })
+                        .collect();
+                    if let Ok(candidate) = solve(&sample, &changed, None) {
+                        let smallest = best.as_ref().map_or(solution.size, |(_, size)| *size);
+                        if candidate.size < smallest {
+                            best = Some((changed, candidate.size));
+                        }
                     }
                 }
             }
         }
     }
-    inv
+    match best.map(|(codes, _)| solve(trace, &codes, None)) {
+        Some(Ok(rebased)) if rebased.size < solution.size => rebased,
+        _ => solution,
+    }
 }
+
+/// Steps of the trace on which the bases of a two-coordinate lattice are compared.
+const REBASE_SAMPLE_STEPS: usize = 1000;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn inverts_a_small_matrix() {
-        let m = [2.0, 1.0, 1.0, 3.0];
-        let inv = invert(&m, 2);
-        let expected = [0.6, -0.2, -0.2, 0.4];
-        for (a, b) in inv.iter().zip(expected) {
-            assert!((a - b).abs() < 1e-12, "{inv:?}");
-        }
-    }
 
     #[test]
     fn greedy_basis_skips_dependent_responses() {

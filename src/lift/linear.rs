@@ -3,9 +3,8 @@
 //!
 //! This is the first thing tried on every table because sums of many terms (a window of seven
 //! inputs, say) are far beyond what enumeration reaches, and a network whose state responds
-//! linearly to its inputs mostly computes such sums.
-
-use super::lattice::invert;
+//! linearly to its inputs mostly computes such sums. The small matrix inverse it rests on also
+//! serves the lattice reading's least squares.
 
 /// An exact integer linear fit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,9 +94,58 @@ fn fit_varying(rows: &[Vec<i64>], target: &[i64]) -> Option<LinearFit> {
     exact.then_some(fit)
 }
 
+/// Gauss-Jordan inverse with partial pivoting of an `r x r` matrix (assumed invertible; a zero
+/// pivot leaves that row zero).
+pub fn invert(matrix: &[f64], r: usize) -> Vec<f64> {
+    let mut a = matrix.to_vec();
+    let mut inv = vec![0.0; r * r];
+    for i in 0..r {
+        inv[i * r + i] = 1.0;
+    }
+    for col in 0..r {
+        let pivot = (col..r)
+            .max_by(|&x, &y| a[x * r + col].abs().total_cmp(&a[y * r + col].abs()))
+            .unwrap_or(col);
+        for k in 0..r {
+            a.swap(col * r + k, pivot * r + k);
+            inv.swap(col * r + k, pivot * r + k);
+        }
+        let p = a[col * r + col];
+        if p.abs() < 1e-300 {
+            continue;
+        }
+        for k in 0..r {
+            a[col * r + k] /= p;
+            inv[col * r + k] /= p;
+        }
+        for row in 0..r {
+            if row != col {
+                let factor = a[row * r + col];
+                if factor != 0.0 {
+                    for k in 0..r {
+                        a[row * r + k] -= factor * a[col * r + k];
+                        inv[row * r + k] -= factor * inv[col * r + k];
+                    }
+                }
+            }
+        }
+    }
+    inv
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inverts_a_small_matrix() {
+        let m = [2.0, 1.0, 1.0, 3.0];
+        let inv = invert(&m, 2);
+        let expected = [0.6, -0.2, -0.2, 0.4];
+        for (a, b) in inv.iter().zip(expected) {
+            assert!((a - b).abs() < 1e-12, "{inv:?}");
+        }
+    }
 
     #[test]
     fn finds_a_window_sum() {

@@ -45,16 +45,9 @@ pub fn lift_pointwise(
     {
         return Err(PointwiseUnlifted::NotEnumerated);
     }
-    let mut program = Program {
-        vars: Vec::new(),
-        tables: Vec::new(),
-        signature: Signature::Pointwise {
-            arguments: Vec::new(),
-        },
-        init: Vec::new(),
-        body: Vec::new(),
-        outputs: Vec::new(),
-    };
+    let mut program = Program::new(Signature::Pointwise {
+        arguments: Vec::new(),
+    });
     let mut new_arguments = Vec::new();
     let mut columns: Vec<(VarId, Type)> = Vec::new();
     for argument in arguments {
@@ -113,16 +106,9 @@ mod tests {
     use super::*;
 
     fn two_argument_program() -> Program {
-        let mut program = Program {
-            vars: Vec::new(),
-            tables: Vec::new(),
-            signature: Signature::Pointwise {
-                arguments: Vec::new(),
-            },
-            init: Vec::new(),
-            body: Vec::new(),
-            outputs: Vec::new(),
-        };
+        let mut program = Program::new(Signature::Pointwise {
+            arguments: Vec::new(),
+        });
         let a = program.add_var("a", Type::Float, VarKind::Input);
         let b = program.add_var("b", Type::Float, VarKind::Input);
         program.signature = Signature::Pointwise {

@@ -4,11 +4,15 @@
 //! The trace is what discretisation and regression see of the network: the initial state, and for
 //! every step of every traced sequence the state before, the integer input, the state after and the
 //! output. States are the cell's state tensors flattened into one vector (stacked layers and LSTM
-//! cell states side by side).
+//! cell states side by side). The traced sequences are the whole domain of sequences when it is
+//! small, else a seeded sample ([`draw_sequences`]).
 
 use crate::network::interp::{run_graph, InterpError};
 use crate::network::{SequenceModel, Tensor, TimeDirection};
-use crate::verify::{flatten, make_tensor};
+use crate::verify::domain::Range;
+use crate::verify::{draw_examples, flatten, make_tensor, VerifyOptions};
+
+use super::LiftOptions;
 
 /// One step of one traced sequence.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,4 +156,30 @@ pub fn trace_sequences(
         }
     }
     Ok(trace)
+}
+
+/// The traced sequences: the whole domain of sequences when it is small, else a seeded sample.
+pub fn draw_sequences(
+    model: &SequenceModel,
+    ranges: &[Range],
+    options: &LiftOptions,
+) -> Vec<Vec<i64>> {
+    let per_step: Vec<Range> = (0..model.length)
+        .flat_map(|_| ranges.iter().cloned())
+        .collect();
+    let count = options
+        .sequences
+        .min(options.max_trace_steps / model.length.max(1))
+        .max(1);
+    let verify_options = VerifyOptions {
+        samples: count,
+        seed: options.seed,
+        exhaustive_limit: count as u128,
+        ..VerifyOptions::default()
+    };
+    draw_examples(&per_step, &verify_options)
+        .examples
+        .into_iter()
+        .map(|e| e.into_iter().map(|v| v as i64).collect())
+        .collect()
 }

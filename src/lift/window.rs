@@ -10,10 +10,12 @@
 //! treats the time before the start that way.
 
 use crate::network::interp::InterpError;
-use crate::network::SequenceModel;
+use crate::network::TimeDirection;
 
 use super::finite::round_output;
+use super::reading::{always, origin_inputs, Candidate, Context, Found, Outcome, Reading};
 use super::trace::{trace_sequences, Trace};
+use super::write::Naming;
 
 /// Limits of the window measurement.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,19 +74,30 @@ fn spread_probes(sequences: &[Vec<i64>], count: usize) -> Vec<Vec<i64>> {
         .collect()
 }
 
+/// The window reading: the held inputs, solved.
+pub const READING: Reading = Reading::new("window", always, read_window);
+
+fn read_window(context: &Context, candidates: &[Candidate]) -> Outcome {
+    let codes = match find_window(context)? {
+        Ok(codes) => codes,
+        Err(why) => return Ok(Err(format!("window: {why}"))),
+    };
+    let solved = context.solve_within("window", candidates, &codes);
+    Ok(solved.map(|solution| {
+        let naming = Naming::ByRole;
+        vec![Found::Formulas { solution, naming }]
+    }))
+}
+
 /// Measures the window and returns the coordinates of every traced state: the inputs of the last
 /// `K - 1` steps (newest first, every feature of a step in order).
 ///
 /// Errors: the interpreter's. `Ok(Err(_))` says why the output has no short window.
-pub fn find_window(
-    model: &SequenceModel,
-    trace: &Trace,
-    sequences: &[Vec<i64>],
-    ranges: &[(i64, i64)],
-    options: &WindowOptions,
-) -> Result<Result<Vec<Vec<i64>>, NotWindow>, InterpError> {
+pub fn find_window(context: &Context) -> Result<Result<Vec<Vec<i64>>, NotWindow>, InterpError> {
+    let (model, trace, ranges) = (context.model, context.trace, context.bounds);
+    let (sequences, options) = (context.sequences, &context.options.window);
     let d = model.input_dim.max(1);
-    let length = sequences.first().map_or(0, |s| s.len() / d);
+    let length = context.sequence_length();
     if length < 2 || ranges.len() != d {
         return Ok(Err(NotWindow::NothingToMeasure));
     }
@@ -101,8 +114,8 @@ pub fn find_window(
     let mut deepest_read = 0;
     for lag in 0..length.min(options.max_held + 2) {
         let position = match model.cell.direction {
-            crate::network::TimeDirection::Forward => length - 1 - lag,
-            crate::network::TimeDirection::Reverse => lag,
+            TimeDirection::Forward => length - 1 - lag,
+            TimeDirection::Reverse => lag,
         };
         let mut perturbed = Vec::new();
         let mut origin = Vec::new();
@@ -132,7 +145,7 @@ pub fn find_window(
     if held + 1 >= length || held > options.max_held {
         return Ok(Err(NotWindow::TooLong(deepest_read)));
     }
-    let origin = super::origin_inputs(ranges);
+    let origin = origin_inputs(ranges);
     let mut codes = vec![Vec::new(); trace.states.len()];
     codes[0] = (0..held).flat_map(|_| origin.iter().copied()).collect();
     let mut history: Vec<&[i64]> = Vec::new();

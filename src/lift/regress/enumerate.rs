@@ -2,10 +2,10 @@
 //! (observational equivalence), until a candidate gives the target on the sample.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 use super::formula::{binary, unary, BinOp, Formula, UnOp};
-use super::prepare::Data;
+use super::prepare::{Data, FxHasher};
 use super::{Options, Reason};
 use crate::program::Type;
 use crate::rng::SplitMix64;
@@ -160,26 +160,8 @@ fn multipliers(n: usize) -> Vec<u64> {
     (0..n).map(|_| rng.next_u64() | 1).collect()
 }
 
-/// A hasher for keys that are already hashes.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
 /// Vector hash to the entries with that hash; only looked up, never iterated.
-type IdMap = HashMap<u64, Vec<u32>, BuildHasherDefault<IdHasher>>;
+type IdMap = HashMap<u64, Vec<u32>, BuildHasherDefault<FxHasher>>;
 
 /// Stops the pass with its end.
 type Flow = Result<(), PassEnd>;
@@ -280,11 +262,7 @@ impl Bank<'_> {
             for i in 0..self.levels[target_bank][ls].len() {
                 self.spend()?;
                 let a = self.levels[target_bank][ls][i];
-                let ops: &[BinOp] = match target_bank {
-                    BOOL => &[BinOp::Xor],
-                    _ => &[BinOp::Add, BinOp::Sub],
-                };
-                for &op in ops {
+                for &(op, inverse) in inverted_ops(target_bank) {
                     if commutative(op) && ls < rs {
                         continue;
                     }
@@ -293,7 +271,7 @@ impl Bank<'_> {
                         .iter_mut()
                         .zip(vals)
                         .zip(&self.target)
-                        .all(|((o, &a), &t)| inverse(op, a, t).map(|b| *o = b).is_some());
+                        .all(|((o, &a), &t)| inverse(a, t).map(|b| *o = b).is_some());
                     if !ok {
                         continue;
                     }
@@ -560,25 +538,18 @@ impl Bank<'_> {
     }
 }
 
-/// The `b` with `op(a, b) == t`, for the operators [`Bank::inverted`] inverts.
-fn inverse(op: BinOp, a: i64, t: i64) -> Option<i64> {
-    match op {
-        BinOp::Add => t.checked_sub(a),
-        BinOp::Sub => a.checked_sub(t),
-        BinOp::Xor => Some(a ^ t),
-        BinOp::Mul
-        | BinOp::FloorDiv
-        | BinOp::Mod
-        | BinOp::Min
-        | BinOp::Max
-        | BinOp::Lt
-        | BinOp::Le
-        | BinOp::Gt
-        | BinOp::Ge
-        | BinOp::Eq
-        | BinOp::Ne
-        | BinOp::And
-        | BinOp::Or => None,
+/// The `b` with `op(a, b) == t`, `None` on overflow.
+type Inverse = fn(i64, i64) -> Option<i64>;
+
+/// The root operators [`Bank::inverted`] inverts for a target in `bank`, with their inverses.
+fn inverted_ops(bank: usize) -> &'static [(BinOp, Inverse)] {
+    if bank == BOOL {
+        &[(BinOp::Xor, |a, t| Some(a ^ t))]
+    } else {
+        &[
+            (BinOp::Add, |a, t| t.checked_sub(a)),
+            (BinOp::Sub, |a, t| a.checked_sub(t)),
+        ]
     }
 }
 

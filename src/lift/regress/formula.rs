@@ -42,9 +42,19 @@ pub enum BinOp {
     Xor,
 }
 
+/// What a binary operator computes, which fixes the types of its operands and result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    /// Integers to an integer.
+    Arithmetic,
+    /// Integers to a Boolean.
+    Comparison,
+    /// Booleans to a Boolean.
+    Connective,
+}
+
 impl BinOp {
-    /// The type of the result: `Bool` for comparisons and Boolean connectives, else `Int`.
-    pub fn result_type(self) -> Type {
+    fn family(self) -> Family {
         match self {
             BinOp::Add
             | BinOp::Sub
@@ -52,37 +62,28 @@ impl BinOp {
             | BinOp::FloorDiv
             | BinOp::Mod
             | BinOp::Min
-            | BinOp::Max => Type::Int,
-            BinOp::Lt
-            | BinOp::Le
-            | BinOp::Gt
-            | BinOp::Ge
-            | BinOp::Eq
-            | BinOp::Ne
-            | BinOp::And
-            | BinOp::Or
-            | BinOp::Xor => Type::Bool,
+            | BinOp::Max => Family::Arithmetic,
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne => {
+                Family::Comparison
+            }
+            BinOp::And | BinOp::Or | BinOp::Xor => Family::Connective,
+        }
+    }
+
+    /// The type of the result: `Bool` for comparisons and Boolean connectives, else `Int`.
+    pub fn result_type(self) -> Type {
+        match self.family() {
+            Family::Arithmetic => Type::Int,
+            Family::Comparison | Family::Connective => Type::Bool,
         }
     }
 
     /// The type both operands are expected to have: `Bool` for the Boolean connectives, else
     /// `Int`.
     pub fn operand_type(self) -> Type {
-        match self {
-            BinOp::And | BinOp::Or | BinOp::Xor => Type::Bool,
-            BinOp::Add
-            | BinOp::Sub
-            | BinOp::Mul
-            | BinOp::FloorDiv
-            | BinOp::Mod
-            | BinOp::Min
-            | BinOp::Max
-            | BinOp::Lt
-            | BinOp::Le
-            | BinOp::Gt
-            | BinOp::Ge
-            | BinOp::Eq
-            | BinOp::Ne => Type::Int,
+        match self.family() {
+            Family::Connective => Type::Bool,
+            Family::Arithmetic | Family::Comparison => Type::Int,
         }
     }
 

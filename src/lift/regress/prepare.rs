@@ -236,9 +236,10 @@ impl Data {
     }
 }
 
-/// FxHash (rustc's hasher): fast, and good enough for rows of small integers.
+/// FxHash (rustc's hasher): fast, and good enough for rows of small integers and for keys that
+/// are already hashes.
 #[derive(Default)]
-struct FxHasher(u64);
+pub(super) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn finish(&self) -> u64 {

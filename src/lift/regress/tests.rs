@@ -76,16 +76,9 @@ fn found(table: &Table) -> (Formula, String) {
 /// Builds `predict(c0, c1, ...) = formula`, validates it, and runs it with the program
 /// interpreter on up to 300 rows of `table`, comparing with [`Formula::eval`].
 fn check_program(formula: &Formula, table: &Table) {
-    let mut program = Program {
-        vars: Vec::new(),
-        tables: Vec::new(),
-        signature: Signature::Pointwise {
-            arguments: Vec::new(),
-        },
-        init: Vec::new(),
-        body: Vec::new(),
-        outputs: Vec::new(),
-    };
+    let mut program = Program::new(Signature::Pointwise {
+        arguments: Vec::new(),
+    });
     let columns: Vec<(VarId, Type)> = table
         .columns
         .iter()
@@ -250,17 +243,21 @@ fn answers_a_constant_target_at_once() {
     assert_eq!(found(&table).0, Formula::Int(-7));
 }
 
+/// A table of random targets over `a, b` in `0..=7`.
+fn random_table(seed: u64) -> Table {
+    let mut rng = SplitMix64::new(seed);
+    grid(&[("a", INT, 0, 7), ("b", INT, 0, 7)], INT, |_| {
+        rng.int_in(0, 50)
+    })
+}
+
 #[test]
 fn a_random_table_has_no_formula() {
-    let mut rng = SplitMix64::new(7);
-    let table = grid(&[("a", INT, 0, 7), ("b", INT, 0, 7)], INT, |_| {
-        rng.int_in(0, 50)
-    });
     let options = Options {
         max_size: 6,
         ..Options::default()
     };
-    match regress(&table, &options) {
+    match regress(&random_table(7), &options) {
         Outcome::NotFound {
             reason: Reason::Exhausted { max_size: 6 } | Reason::Budget { .. },
         } => {}
@@ -270,16 +267,12 @@ fn a_random_table_has_no_formula() {
 
 #[test]
 fn the_budget_is_reported() {
-    let mut rng = SplitMix64::new(9);
-    let table = grid(&[("a", INT, 0, 7), ("b", INT, 0, 7)], INT, |_| {
-        rng.int_in(0, 50)
-    });
     let options = Options {
         max_evaluations: 1_000,
         ..Options::default()
     };
     assert_eq!(
-        regress(&table, &options),
+        regress(&random_table(9), &options),
         Outcome::NotFound {
             reason: Reason::Budget { evaluations: 1_000 }
         }

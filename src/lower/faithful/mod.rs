@@ -137,20 +137,8 @@ pub fn lower(network: &Network) -> Result<Program, LowerError> {
     }
 }
 
-/// An empty program with the given signature.
-fn empty_program(signature: Signature) -> Program {
-    Program {
-        vars: Vec::new(),
-        tables: Vec::new(),
-        signature,
-        init: Vec::new(),
-        body: Vec::new(),
-        outputs: Vec::new(),
-    }
-}
-
 fn lower_pointwise(graph: &Graph) -> Result<Program, LowerError> {
-    let mut program = empty_program(Signature::Pointwise {
+    let mut program = Program::new(Signature::Pointwise {
         arguments: Vec::new(),
     });
     let single = graph.inputs.len() == 1;
@@ -204,7 +192,7 @@ fn lower_sequence(model: &SequenceModel) -> Result<Program, LowerError> {
         TimeDirection::Forward => LoopDirection::Forward,
         TimeDirection::Reverse => LoopDirection::Reverse,
     };
-    let mut program = empty_program(Signature::Sequence {
+    let mut program = Program::new(Signature::Sequence {
         step_inputs: Vec::new(),
         direction,
     });

@@ -1,5 +1,5 @@
-//! Building the lifted program: state variables named by their role, one parallel update per
-//! step, and the output formula before or after it.
+//! Writing the lifted program: state variables named by their role, one parallel update per
+//! step, and the output formula before or after it; or a finite machine's transition table.
 //!
 //! Roles are read off the update formulas: a coordinate set to the input is the previous input
 //! (`prev`), one set to `prevN` is `prev{N+1}`, one that adds the input to itself is a running
@@ -12,36 +12,38 @@ use crate::program::{
 };
 
 use super::finite::Machine;
-
 use super::solve::{Fit, OutputSource, Solution};
 
-/// How the coordinates were found, for naming.
+/// How the state variables of a formula program are named.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Coding {
-    Lattice,
-    Window,
-    Finite,
-    /// A finite machine printed as its transition table.
-    Table,
-    /// One counter per input value, the values counted from `lo` up.
-    Counts {
-        lo: i64,
-    },
+pub enum Naming {
+    /// By the role their update formula shows (`prev`, `total`, `count`, else `s0`, `s1`, ...).
+    ByRole,
+    /// The one coordinate of a finite machine: `state` (a shift register still reads `prev`).
+    MachineState,
+    /// One counter per input value, the values counted from `lo` up: `count{v}`.
+    Counts { lo: i64 },
+}
+
+/// `targets = values`, in parallel.
+fn assign(targets: Vec<VarId>, values: Vec<Expr>) -> Stmt {
+    Stmt::Assign { targets, values }
+}
+
+fn int(value: i64) -> Expr {
+    Expr::Lit(Literal::Int(value))
+}
+
+fn binary(op: BinaryOp, left: Expr, right: Expr) -> Expr {
+    Expr::Binary(op, Box::new(left), Box::new(right))
 }
 
 /// An empty sequence program with `input_dim` integer step inputs (`x`, or `x0`, `x1`, ...).
 fn sequence_skeleton(input_dim: usize, direction: LoopDirection) -> (Program, Vec<VarId>) {
-    let mut program = Program {
-        vars: Vec::new(),
-        tables: Vec::new(),
-        signature: Signature::Sequence {
-            step_inputs: Vec::new(),
-            direction,
-        },
-        init: Vec::new(),
-        body: Vec::new(),
-        outputs: Vec::new(),
-    };
+    let mut program = Program::new(Signature::Sequence {
+        step_inputs: Vec::new(),
+        direction,
+    });
     let inputs: Vec<VarId> = (0..input_dim)
         .map(|j| {
             let name = if input_dim == 1 {
@@ -55,16 +57,16 @@ fn sequence_skeleton(input_dim: usize, direction: LoopDirection) -> (Program, Ve
     (program, inputs)
 }
 
-/// Builds the sequence program of a solved machine with `input_dim` integer inputs per step.
-pub fn build_program(
+/// Writes the sequence program of a solution with `input_dim` integer inputs per step.
+pub fn write_formula_program(
     solution: &Solution,
     input_dim: usize,
     direction: LoopDirection,
-    coding: Coding,
+    naming: Naming,
 ) -> Program {
     let r = solution.kept.len();
     let (mut program, inputs) = sequence_skeleton(input_dim, direction);
-    let names = role_names(solution, input_dim, coding);
+    let names = role_names(solution, input_dim, naming);
     let states: Vec<VarId> = names
         .iter()
         .map(|name| program.add_var(name.clone(), Type::Int, VarKind::State))
@@ -91,14 +93,8 @@ pub fn build_program(
     };
 
     if r > 0 {
-        program.init.push(Stmt::Assign {
-            targets: states.clone(),
-            values: solution
-                .initial
-                .iter()
-                .map(|&v| Expr::Lit(crate::program::Literal::Int(v)))
-                .collect(),
-        });
+        let initial = solution.initial.iter().map(|&v| int(v)).collect();
+        program.init.push(assign(states.clone(), initial));
     }
 
     let mut before_outputs = Vec::new();
@@ -114,10 +110,7 @@ pub fn build_program(
                 columns
             }
         };
-        let stmt = Stmt::Assign {
-            targets: vec![var],
-            values: vec![fit.to_expr(&columns)],
-        };
+        let stmt = assign(vec![var], vec![fit.to_expr(&columns)]);
         match source {
             OutputSource::BeforeUpdate => before_outputs.push(stmt),
             OutputSource::AfterUpdate => after_outputs.push(stmt),
@@ -126,14 +119,12 @@ pub fn build_program(
     }
     program.body.extend(before_outputs);
     if r > 0 {
-        program.body.push(Stmt::Assign {
-            targets: states.clone(),
-            values: solution
-                .updates
-                .iter()
-                .map(|fit| fit.to_expr(&update_columns(fit.width())))
-                .collect(),
-        });
+        let updates = solution
+            .updates
+            .iter()
+            .map(|fit| fit.to_expr(&update_columns(fit.width())))
+            .collect();
+        program.body.push(assign(states.clone(), updates));
     }
     program.body.extend(after_outputs);
     program.signature = Signature::Sequence {
@@ -153,7 +144,7 @@ fn output_name(k: usize, count: usize) -> String {
 }
 
 /// A name for every kept coordinate, from the shape of its update.
-fn role_names(solution: &Solution, input_dim: usize, coding: Coding) -> Vec<String> {
+fn role_names(solution: &Solution, input_dim: usize, naming: Naming) -> Vec<String> {
     let r = solution.kept.len();
     let original_width = solution.kept.iter().max().map_or(0, |m| m + 1);
     // Lag of each coordinate when it is a shift register of the (single) input.
@@ -194,10 +185,10 @@ fn role_names(solution: &Solution, input_dim: usize, coding: Coding) -> Vec<Stri
                     format!("prev{l}")
                 };
             }
-            if coding == Coding::Finite {
+            if naming == Naming::MachineState {
                 return "state".to_string();
             }
-            if let Coding::Counts { lo } = coding {
+            if let Naming::Counts { lo } = naming {
                 let value = lo.saturating_add(solution.kept[slot] as i64);
                 return if value < 0 {
                     format!("count_neg{}", value.unsigned_abs())
@@ -236,14 +227,14 @@ fn role_names(solution: &Solution, input_dim: usize, coding: Coding) -> Vec<Stri
         .collect()
 }
 
-/// Builds the program of a finite machine with no short formulas: its transitions as a table,
+/// Writes the program of a finite machine with no short formulas: its transitions as a table,
 /// indexed by the state and the inputs, `TRANSITIONS[state * inputs + input] = (next, outputs...)`.
 ///
 /// `ranges` are the inputs' `(lo, hi)`. A complete machine has every row; an incomplete one
 /// (its unobserved transitions could not be read off the network within the limits) gets the
 /// state itself and zero outputs in the missing rows, and the driver's verification judges
 /// whether they matter.
-pub fn build_table_program(
+pub fn write_table_program(
     machine: &Machine,
     ranges: &[(i64, i64)],
     output_dim: usize,
@@ -280,40 +271,24 @@ pub fn build_table_program(
         data,
     });
     // row = state * per_state + sum over features of (x_j - lo_j) * stride_j
-    let mut row = Expr::Binary(
-        BinaryOp::Mul,
-        Box::new(Expr::Var(state)),
-        Box::new(Expr::Lit(Literal::Int(per_state))),
-    );
+    let mut row = binary(BinaryOp::Mul, Expr::Var(state), int(per_state));
     let mut stride = 1;
     for j in (0..input_dim).rev() {
         let mut offset = Expr::Var(inputs[j]);
         if ranges[j].0 != 0 {
-            offset = Expr::Binary(
-                BinaryOp::Sub,
-                Box::new(offset),
-                Box::new(Expr::Lit(Literal::Int(ranges[j].0))),
-            );
+            offset = binary(BinaryOp::Sub, offset, int(ranges[j].0));
         }
         if stride != 1 {
-            offset = Expr::Binary(
-                BinaryOp::Mul,
-                Box::new(offset),
-                Box::new(Expr::Lit(Literal::Int(stride))),
-            );
+            offset = binary(BinaryOp::Mul, offset, int(stride));
         }
-        row = Expr::Binary(BinaryOp::Add, Box::new(row), Box::new(offset));
+        row = binary(BinaryOp::Add, row, offset);
         stride *= sizes[j];
     }
     let row_var = program.add_var("row", Type::Int, VarKind::Local);
-    program.init.push(Stmt::Assign {
-        targets: vec![state],
-        values: vec![Expr::Lit(Literal::Int(machine.initial() as i64))],
-    });
-    program.body.push(Stmt::Assign {
-        targets: vec![row_var],
-        values: vec![row],
-    });
+    program
+        .init
+        .push(assign(vec![state], vec![int(machine.initial() as i64)]));
+    program.body.push(assign(vec![row_var], vec![row]));
     let lookup = |column: usize| Expr::Lookup {
         table,
         index: Box::new(Expr::Var(row_var)),
@@ -322,16 +297,10 @@ pub fn build_table_program(
     for k in 0..output_dim {
         let name = output_name(k, output_dim);
         let y = program.add_var(name, Type::Int, VarKind::Local);
-        program.body.push(Stmt::Assign {
-            targets: vec![y],
-            values: vec![lookup(1 + k)],
-        });
+        program.body.push(assign(vec![y], vec![lookup(1 + k)]));
         program.outputs.push(Expr::Var(y));
     }
-    program.body.push(Stmt::Assign {
-        targets: vec![state],
-        values: vec![lookup(0)],
-    });
+    program.body.push(assign(vec![state], vec![lookup(0)]));
     program.signature = Signature::Sequence {
         step_inputs: inputs,
         direction,
