@@ -21,6 +21,7 @@ pub mod adamw;
 pub mod autodiff;
 pub mod batch;
 pub mod fit;
+pub mod flags;
 pub mod fused;
 pub mod mlp;
 pub mod mlp_data;
