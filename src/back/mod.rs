@@ -1,3 +1,4 @@
 //! Back ends: printing the program IR.
 
+pub mod depfile;
 pub mod python;

@@ -1,6 +1,12 @@
-//! Plain-text tables for people: column alignment, and the benchmark's result table.
+//! Plain-text tables for people: column alignment, the benchmark's result table, and the
+//! summaries `nn2py train` and `nn2py train-mlp` print.
+
+use std::path::Path;
 
 use crate::bench::mips62::{BenchReport, Row, SetScore};
+use crate::tasks::Task;
+use crate::train::sweep::{self, MlpOutcome};
+use crate::train::Trained;
 
 /// How a column is aligned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +148,74 @@ pub fn render(report: &BenchReport) -> String {
         t.wall_seconds
     ));
     out
+}
+
+/// What `nn2py train` prints after training `task`: one `key value` line each for the task, the
+/// network, its steps, its check and the time; `written` (the model's path and its record's)
+/// adds a line naming both.
+pub fn training_summary(task: &Task, trained: &Trained, written: Option<(&Path, &Path)>) -> String {
+    let check = &trained.check;
+    let mut summary = String::new();
+    let mut line = |key: &str, value: String| summary.push_str(&format!("{key:<13} {value}\n"));
+    line("task", task.name.to_string());
+    line("architecture", trained.architecture.to_string());
+    line(
+        "parameters",
+        format!("{} ({} nonzero)", trained.parameters, trained.nonzero),
+    );
+    line(
+        "steps",
+        if trained.polish_steps > 0 {
+            format!("{} ({} polishing)", trained.steps, trained.polish_steps)
+        } else {
+            trained.steps.to_string()
+        },
+    );
+    line(
+        "held-out",
+        format!(
+            "{} of {} fresh sequences exact, {} of {} values ({})",
+            check.sequences_correct,
+            check.sequences,
+            check.values_correct,
+            check.values,
+            percent(check.rate())
+        ),
+    );
+    line("time", format!("{:.1} s", trained.seconds));
+    if let Some((model, record)) = written {
+        line(
+            "wrote",
+            format!(
+                "{} (record: {})",
+                model.display().to_string().escape_debug(),
+                record.display().to_string().escape_debug()
+            ),
+        );
+    }
+    summary
+}
+
+/// What `nn2py train-mlp` prints: the sweep's CSV (when it swept), then one line on the network
+/// written.
+pub fn mlp_summary(outcome: &MlpOutcome) -> String {
+    let run = &outcome.run;
+    let mut text = String::new();
+    if let Some(result) = &outcome.sweep {
+        text.push_str(&sweep::csv(result));
+    }
+    text.push_str(&format!(
+        "task {}; {} parameters ({} nonzero weights); held-out accuracy {}, max error {:.3e}; \
+         {:.1} bits; snapped: {}\n",
+        run.task.name(),
+        run.parameters,
+        run.nonzero_weights,
+        percent(run.held_out.accuracy),
+        run.held_out.max_error,
+        sweep::bits(&run.model),
+        run.snapped
+    ));
+    text
 }
 
 #[cfg(test)]

@@ -89,6 +89,61 @@ pub fn read_anchor_onnx(bytes: &[u8]) -> Result<(AnchorRnn, ExportMeta), ExportE
     Ok((network, meta))
 }
 
+/// Why a network cannot be the start of continued training for a task.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StartError {
+    /// The file is not a network nn2py's trainer wrote (see [`read_anchor_onnx`]).
+    #[error(transparent)]
+    Read(#[from] ExportError),
+    /// The network names the task it was trained for, and it is another.
+    #[error("the network was trained for {}, not {task}", .trained_for.escape_debug())]
+    OtherTask { trained_for: String, task: String },
+    /// The network's sequences have another length or domain than the task's.
+    #[error(
+        "the network was trained on sequences of length {} over {}, but {task}'s have length {} \
+         over {}",
+        .found.0, .found.1.escape_debug(), .expected.0, .expected.1
+    )]
+    OtherSequences {
+        task: String,
+        /// Length and domain of the network's metadata.
+        found: (usize, String),
+        /// Length and domain of the task's.
+        expected: (usize, String),
+    },
+}
+
+/// Reads `bytes`, a network nn2py's trainer wrote, as the start of continued training for the
+/// task named `task`, whose networks are exported with `expected` (its length and domain).
+///
+/// nn2py's models do not name their task (the converter must not see it), so a network of
+/// another task with the same length and domain is a valid start; its input and output sizes
+/// are the trainer's to check.
+///
+/// Errors: [`StartError`] for a file [`read_anchor_onnx`] refuses, a network that names another
+/// task, or one trained on sequences of another length or domain.
+pub fn read_start(
+    bytes: &[u8],
+    task: &str,
+    expected: &ExportMeta,
+) -> Result<AnchorRnn, StartError> {
+    let (model, meta) = read_anchor_onnx(bytes)?;
+    if let Some(trained_for) = meta.task.filter(|name| name != task) {
+        return Err(StartError::OtherTask {
+            trained_for,
+            task: task.to_string(),
+        });
+    }
+    if (meta.length, &meta.domain) != (expected.length, &expected.domain) {
+        return Err(StartError::OtherSequences {
+            task: task.to_string(),
+            found: (meta.length, meta.domain),
+            expected: (expected.length, expected.domain.clone()),
+        });
+    }
+    Ok(model)
+}
+
 /// The layers `{mlp}.0`, `{mlp}.1`, ... in order, up to the first index with no weight.
 fn layers(initializers: &[TensorProto], mlp: &str) -> Result<Vec<Affine>, ExportError> {
     let find = |name: &str| initializers.iter().find(|t| t.name == name);

@@ -28,6 +28,7 @@ pub mod adamw;
 pub mod autodiff;
 pub mod batch;
 pub mod fit;
+pub mod flags;
 pub mod fused;
 pub mod gradient;
 pub mod mlp;
