@@ -15,8 +15,27 @@ use petgraph::graph::DiGraph;
 /// The top-level modules of `src/`, lowest first. A module may import only from modules before it
 /// (or from itself). The compiler is everything up to `driver`; the tools sit above it.
 const LAYERS: &[&str] = &[
-    "diag", "rng", "network", "program", "front", "verify", "normal", "rewrite", "lower", "lift",
-    "back", "driver", "onnx_write", "synth", "tasks", "export", "train", "analyze", "bench", "cli", "main",
+    "diag",
+    "rng",
+    "network",
+    "program",
+    "front",
+    "verify",
+    "normal",
+    "rewrite",
+    "lower",
+    "lift",
+    "back",
+    "driver",
+    "onnx_write",
+    "synth",
+    "tasks",
+    "export",
+    "train",
+    "analyze",
+    "bench",
+    "cli",
+    "main",
 ];
 
 /// Longest `src/main.rs` may grow: argument parsing and dispatch only.
