@@ -1,7 +1,7 @@
 //! `nn2py analyze features` and `nn2py analyze complexity`: reports on a network, which is never
 //! changed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -67,15 +67,15 @@ pub struct ComplexityArgs {
 
 /// Prints the text summary and writes the JSON report and the pictures.
 pub fn features(args: &FeaturesArgs) -> Result<u8, Failure> {
-    let domain = args::domain(args.domain.as_deref())?;
-    let bytes = read_model(&args.model, Limits::default().max_model_bytes)?;
+    let (bytes, driver) = read_for_analysis(
+        &args.model,
+        args.domain.as_deref(),
+        args.length,
+        args.samples,
+        args.seed,
+    )?;
     let options = FeatureOptions {
-        driver: Options {
-            domain,
-            length: args.length,
-            verify: args::sampling(args.samples, args.seed),
-            ..Options::default()
-        },
+        driver,
         layer: args.layer.clone(),
         seed: args.seed,
     };
@@ -103,14 +103,15 @@ pub fn features(args: &FeaturesArgs) -> Result<u8, Failure> {
 
 /// Prints the text summary and writes the JSON report.
 pub fn complexity(args: &ComplexityArgs) -> Result<u8, Failure> {
-    let domain = args::domain(args.domain.as_deref())?;
-    let bytes = read_model(&args.model, Limits::default().max_model_bytes)?;
+    let (bytes, compile) = read_for_analysis(
+        &args.model,
+        args.domain.as_deref(),
+        None,
+        args.samples,
+        args.seed,
+    )?;
     let options = ComplexityOptions {
-        compile: Options {
-            domain,
-            verify: args::sampling(args.samples, args.seed),
-            ..Options::default()
-        },
+        compile,
         tolerances: ComplexityTolerances {
             snap_tolerance: args.snap_tolerance,
             duplicate_tolerance: args.duplicate_tolerance,
@@ -124,4 +125,24 @@ pub fn complexity(args: &ComplexityArgs) -> Result<u8, Failure> {
     }
     write_stdout(&complexity::summary(&report))?;
     Ok(0)
+}
+
+/// The model's bytes and the compile options an analysis imports it with: the domain (`--domain`,
+/// parsed before the model is read), the length, and the sampling of large domains.
+fn read_for_analysis(
+    model: &Path,
+    domain: Option<&str>,
+    length: Option<usize>,
+    samples: usize,
+    seed: u64,
+) -> Result<(Vec<u8>, Options), Failure> {
+    let domain = args::domain(domain)?;
+    let bytes = read_model(model, Limits::default().max_model_bytes)?;
+    let options = Options {
+        domain,
+        length,
+        verify: args::sampling(samples, seed),
+        ..Options::default()
+    };
+    Ok((bytes, options))
 }
