@@ -79,13 +79,7 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Compilation, CompileEr
     if rolling.is_some() {
         timer.lap("check_rolling");
     }
-    let mut report = Report::new(
-        model_digest.clone(),
-        &model,
-        &checks,
-        rolling,
-        &options.verify,
-    );
+    let mut report = Report::new(model_digest.clone(), &model, &checks, rolling, options);
     let network = model.network;
     if options.emit == Emit::Network {
         return Ok(Compilation::finish(network, None, None, report, timer));

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::checks::Checks;
 use super::classify::Model;
 use super::timer::Timer;
-use super::{Readout, VERSION};
+use super::{Options, Readout, VERSION};
 use crate::lift::LiftReport;
 use crate::network::Network;
 use crate::normal::NormalReport;
@@ -86,12 +86,16 @@ impl Report {
         model: &Model,
         checks: &Checks,
         rolling: Option<Agreement>,
-        options: &VerifyOptions,
+        options: &Options,
     ) -> Report {
         let (kind, length) = match &model.network {
             Network::Pointwise(_) => ("pointwise", None),
             Network::Sequence(sequence) => ("sequence", Some(sequence.length)),
         };
+        let domain = checks.domain.as_deref();
+        let limits_reached = enumeration_note(&checks.layout, domain, &options.verify)
+            .into_iter()
+            .collect();
         Report {
             schema_version: 1,
             nn2py_version: VERSION,
@@ -110,9 +114,7 @@ impl Report {
             lift: None,
             rewrite: None,
             normal: None,
-            limits_reached: enumeration_note(&checks.layout, checks.domain.as_deref(), options)
-                .into_iter()
-                .collect(),
+            limits_reached,
             timings_ms: BTreeMap::new(),
         }
     }
