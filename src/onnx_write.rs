@@ -50,25 +50,29 @@ pub fn value_info(name: &str, elem: DataType, dims: &[Dimension]) -> ValueInfoPr
     }
 }
 
-/// A float tensor of shape `dims` (row-major `data`).
-pub fn float_tensor(name: &str, dims: &[i64], data: Vec<f32>) -> TensorProto {
+/// A tensor of `kind` and shape `dims` with no data yet; the builders below fill it.
+fn tensor(name: &str, dims: &[i64], kind: DataType) -> TensorProto {
     TensorProto {
         name: name.to_string(),
         dims: dims.to_vec(),
-        data_type: DataType::Float as i32,
-        float_data: data,
+        data_type: kind as i32,
         ..TensorProto::default()
+    }
+}
+
+/// A float tensor of shape `dims` (row-major `data`).
+pub fn float_tensor(name: &str, dims: &[i64], data: Vec<f32>) -> TensorProto {
+    TensorProto {
+        float_data: data,
+        ..tensor(name, dims, DataType::Float)
     }
 }
 
 /// An int64 tensor of shape `dims` (row-major `data`).
 pub fn int_tensor(name: &str, dims: &[i64], data: Vec<i64>) -> TensorProto {
     TensorProto {
-        name: name.to_string(),
-        dims: dims.to_vec(),
-        data_type: DataType::Int64 as i32,
         int64_data: data,
-        ..TensorProto::default()
+        ..tensor(name, dims, DataType::Int64)
     }
 }
 
@@ -99,6 +103,7 @@ fn attribute(name: &str, kind: AttributeType) -> AttributeProto {
     }
 }
 
+/// An integer attribute.
 pub fn int_attr(name: &str, i: i64) -> AttributeProto {
     AttributeProto {
         i,
@@ -106,6 +111,7 @@ pub fn int_attr(name: &str, i: i64) -> AttributeProto {
     }
 }
 
+/// A list-of-integers attribute.
 pub fn ints_attr(name: &str, ints: &[i64]) -> AttributeProto {
     AttributeProto {
         ints: ints.to_vec(),
@@ -113,6 +119,7 @@ pub fn ints_attr(name: &str, ints: &[i64]) -> AttributeProto {
     }
 }
 
+/// A float attribute.
 pub fn float_attr(name: &str, f: f32) -> AttributeProto {
     AttributeProto {
         f,
@@ -120,6 +127,7 @@ pub fn float_attr(name: &str, f: f32) -> AttributeProto {
     }
 }
 
+/// A string attribute.
 pub fn string_attr(name: &str, s: &str) -> AttributeProto {
     AttributeProto {
         s: s.as_bytes().to_vec(),
@@ -127,6 +135,7 @@ pub fn string_attr(name: &str, s: &str) -> AttributeProto {
     }
 }
 
+/// A list-of-strings attribute.
 pub fn strings_attr(name: &str, strings: &[&str]) -> AttributeProto {
     AttributeProto {
         strings: strings.iter().map(|s| s.as_bytes().to_vec()).collect(),
@@ -134,6 +143,7 @@ pub fn strings_attr(name: &str, strings: &[&str]) -> AttributeProto {
     }
 }
 
+/// A subgraph attribute (a `Scan` body, a branch).
 pub fn graph_attr(name: &str, g: GraphProto) -> AttributeProto {
     AttributeProto {
         g: Some(g),

@@ -5,10 +5,12 @@
 //! Gradients are written by hand (one example at a time, examples summed in order) and tested
 //! against central finite differences.
 
-pub use crate::export::{InputKind, LayerView, Mlp, MlpShape};
 use crate::rng::SplitMix64;
-pub use crate::train::mlp_data::Loss;
 use crate::train::mlp_data::MlpData;
+
+// The model and the loss also under this path, where the penalties, the sweep and tests name them.
+pub use crate::export::{InputKind, LayerView, Mlp, MlpShape};
+pub use crate::train::mlp_data::Loss;
 
 /// Everything the backward pass needs from one example's forward pass.
 struct Trace {

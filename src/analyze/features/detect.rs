@@ -173,9 +173,6 @@ pub fn analyse_layer(
                 )
             };
             features.push(Feature {
-                layer: layer.name.clone(),
-                step: layer.step,
-                kind: FeatureKind::Torus,
                 variable: Some(format!(
                     "{} x {}",
                     a.variable.as_deref().unwrap_or("?"),
@@ -187,26 +184,14 @@ pub fn analyse_layer(
                 separability_baseline: a.separability_baseline.max(b.separability_baseline),
                 mixture: a.mixture.max(b.mixture),
                 variance_explained: a.variance_explained + b.variance_explained,
-                plane_r2: None,
-                radius: None,
-                radius_cv: None,
-                angle_error: None,
-                decode_accuracy: None,
-                angle_accuracy: None,
                 causal_success: match (a.causal_success, b.causal_success) {
                     (Some(x), Some(y)) => Some(x.min(y)),
                     (x, y) => x.or(y),
                 },
-                causal_whole_layer: None,
                 causal_trials: a.causal_trials + b.causal_trials,
-                decode: None,
-                phase: None,
                 basis: [a.basis.clone(), b.basis.clone()].concat(),
-                centre: Vec::new(),
                 parts: vec![part(a), part(b)],
-                picture: None,
-                points: Vec::new(),
-                values: Vec::new(),
+                ..unmeasured(layer, FeatureKind::Torus)
             });
         }
     }
@@ -218,33 +203,14 @@ pub fn analyse_layer(
             continue;
         }
         features.push(Feature {
-            layer: layer.name.clone(),
-            step: layer.step,
-            kind: FeatureKind::Irreducible2d,
-            variable: None,
-            p: None,
-            k: None,
             separability: irr.separability,
             separability_baseline: irr.separability_baseline,
             mixture: irr.mixture,
             variance_explained: share,
-            plane_r2: None,
-            radius: None,
-            radius_cv: None,
-            angle_error: None,
-            decode_accuracy: None,
-            angle_accuracy: None,
-            causal_success: None,
-            causal_whole_layer: None,
-            causal_trials: 0,
-            decode: None,
-            phase: None,
             basis: plane,
-            centre: Vec::new(),
-            parts: Vec::new(),
-            picture: None,
             values: vec![0; points.len()],
             points,
+            ..unmeasured(layer, FeatureKind::Irreducible2d)
         });
     }
     Ok(AnalysedLayer {
@@ -261,6 +227,40 @@ pub fn analyse_layer(
     })
 }
 
+/// A feature of `kind` in `layer` with no variable and every measurement empty (zero or
+/// `None`), for the caller to fill in what it measured.
+fn unmeasured(layer: &Layer, kind: FeatureKind) -> Feature {
+    Feature {
+        layer: layer.name.clone(),
+        step: layer.step,
+        kind,
+        variable: None,
+        p: None,
+        k: None,
+        separability: 0.0,
+        separability_baseline: 0.0,
+        mixture: 0.0,
+        variance_explained: 0.0,
+        plane_r2: None,
+        radius: None,
+        radius_cv: None,
+        angle_error: None,
+        decode_accuracy: None,
+        angle_accuracy: None,
+        causal_success: None,
+        causal_whole_layer: None,
+        causal_trials: 0,
+        decode: None,
+        phase: None,
+        basis: Vec::new(),
+        centre: Vec::new(),
+        parts: Vec::new(),
+        picture: None,
+        points: Vec::new(),
+        values: Vec::new(),
+    }
+}
+
 fn feature_of(
     layer: &Layer,
     kind: FeatureKind,
@@ -270,9 +270,6 @@ fn feature_of(
     causal: causal::Causal,
 ) -> Feature {
     Feature {
-        layer: layer.name.clone(),
-        step: layer.step,
-        kind,
         variable: var.map(|v| v.name.clone()),
         p: var.map(|v| v.p),
         k: Some(circle.k),
@@ -293,9 +290,8 @@ fn feature_of(
         phase: Some(circle.phase),
         basis: circle.basis.to_vec(),
         centre: circle.centre.clone(),
-        parts: Vec::new(),
-        picture: None,
         points: circle.points.clone(),
         values: var.map(|v| v.values.clone()).unwrap_or_default(),
+        ..unmeasured(layer, kind)
     }
 }
