@@ -8,7 +8,7 @@
 //! holds the model cache (an ONNX file plus a JSON training record per task).
 //!
 //! **Invariant:** nothing here prints or exits; harnesses return rows and report progress
-//! through callbacks, and `main.rs` prints.
+//! through callbacks, and the CLI (`main.rs`, `src/cli/`) prints.
 //!
 //! **Invariant:** the converter never learns which task a network was trained for: the exported
 //! ONNX carries only the input domain and the sequence length (no `nn2py.task`), and the

@@ -19,7 +19,7 @@
 //! asked) snap and prune again (snapping can zero weights), all on unit layers.
 //!
 //! **Invariant:** every pass's result is kept only when the judge accepts it ([`try_pass`]): the
-//! driver's judge runs the candidate on the checked inputs and compares it with the original
+//! judge ([`judge`]) runs the candidate on the checked inputs and compares it with the original
 //! network (exactly on rounded outputs under the rounding readout, within the verification
 //! tolerance otherwise; under the rounding readout on a sampled domain, every output must also
 //! keep at least half of the network's distance to the rounding boundary).
