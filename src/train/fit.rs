@@ -249,8 +249,9 @@ fn soft_threshold_weights(model: &mut AnchorRnn, threshold: f32) {
     }
 }
 
-/// Parameters held fixed during a run: where `keep[k]` is false (flat [`tensors`] order), the
-/// parameter stays at `values[k]` (zero for pruned weights, an integer for snapped ones).
+/// Parameters held fixed during a run: where `keep[k]` is false (flat
+/// [`crate::train::model::tensors`] order), the parameter stays at `values[k]` (zero for pruned
+/// weights, an integer for snapped ones).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frozen {
     pub keep: Vec<bool>,
