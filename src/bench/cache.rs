@@ -34,11 +34,7 @@ pub struct CheckAccuracy {
 impl CheckAccuracy {
     /// Fraction of sequences entirely right (0 for an empty check set).
     pub fn sequence_rate(&self) -> f64 {
-        if self.sequences == 0 {
-            0.0
-        } else {
-            self.sequences_correct as f64 / self.sequences as f64
-        }
+        crate::verify::fraction(self.sequences_correct, self.sequences)
     }
 
     /// True when every value of a non-empty check set was right.

@@ -42,7 +42,7 @@ use crate::tasks::{self, Task};
 use crate::train::search::SearchEvent;
 use crate::train::{train_task, TrainOptions, BENCHMARK_SEED};
 use crate::verify::python::{run_module, ScratchModule};
-use crate::verify::{self, ExampleLayout, Examples, VerifyOptions};
+use crate::verify::{self, fraction, ExampleLayout, Examples, VerifyOptions};
 
 /// Version of the JSON report's layout; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -532,13 +532,7 @@ fn score_set(
             });
         }
     }
-    let rate = |count: usize| {
-        if data.count == 0 {
-            0.0
-        } else {
-            count as f64 / data.count as f64
-        }
-    };
+    let rate = |count: usize| fraction(count, data.count);
     Ok(SetScore {
         sequences: data.count,
         length: spec.length,

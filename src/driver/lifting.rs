@@ -159,10 +159,7 @@ fn accept(
 /// The report of a lifting that gave no program, with its notes.
 fn not_lifted(notes: Vec<String>) -> LiftReport {
     LiftReport {
-        lifted: false,
-        coding: None,
-        state_variables: 0,
-        formula_nodes: 0,
         notes,
+        ..LiftReport::default()
     }
 }

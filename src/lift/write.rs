@@ -34,10 +34,6 @@ fn int(value: i64) -> Expr {
     Expr::Lit(Literal::Int(value))
 }
 
-fn binary(op: BinaryOp, left: Expr, right: Expr) -> Expr {
-    Expr::Binary(op, Box::new(left), Box::new(right))
-}
-
 /// An empty sequence program with `input_dim` integer step inputs (`x`, or `x0`, `x1`, ...).
 fn sequence_skeleton(input_dim: usize, direction: LoopDirection) -> (Program, Vec<VarId>) {
     let mut program = Program::new(Signature::Sequence {
@@ -271,17 +267,17 @@ pub fn write_table_program(
         data,
     });
     // row = state * per_state + sum over features of (x_j - lo_j) * stride_j
-    let mut row = binary(BinaryOp::Mul, Expr::Var(state), int(per_state));
+    let mut row = Expr::binary(BinaryOp::Mul, Expr::Var(state), int(per_state));
     let mut stride = 1;
     for j in (0..input_dim).rev() {
         let mut offset = Expr::Var(inputs[j]);
         if ranges[j].0 != 0 {
-            offset = binary(BinaryOp::Sub, offset, int(ranges[j].0));
+            offset = Expr::binary(BinaryOp::Sub, offset, int(ranges[j].0));
         }
         if stride != 1 {
-            offset = binary(BinaryOp::Mul, offset, int(stride));
+            offset = Expr::binary(BinaryOp::Mul, offset, int(stride));
         }
-        row = binary(BinaryOp::Add, row, offset);
+        row = Expr::binary(BinaryOp::Add, row, offset);
         stride *= sizes[j];
     }
     let row_var = program.add_var("row", Type::Int, VarKind::Local);

@@ -292,20 +292,7 @@ mod tests {
     /// targets in `[0, 3]`, seeded.
     fn random_batch(n: usize, length: usize, d: usize, o: usize, max_input: i64) -> Batch {
         let mut rng = SplitMix64::new(n as u64 * 31 + length as u64);
-        let inputs = (0..n * length * d)
-            .map(|_| rng.int_in(0, max_input) as f32)
-            .collect();
-        let targets = (0..n * length * o)
-            .map(|_| rng.int_in(0, 3) as f32)
-            .collect();
-        Batch {
-            n,
-            length,
-            input_dim: d,
-            output_dim: o,
-            inputs,
-            targets,
-        }
+        Batch::random(&mut rng, (n, length), (d, o), (max_input, 3))
     }
 
     fn arch(hidden: usize, f_widths: &[usize], g_widths: &[usize]) -> Architecture {

@@ -18,6 +18,31 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// `n` random sequences for tests: inputs drawn from `0..=max_input`, then targets from
+    /// `0..=max_target`, each as whole numbers.
+    #[cfg(test)]
+    pub(crate) fn random(
+        rng: &mut SplitMix64,
+        (n, length): (usize, usize),
+        (input_dim, output_dim): (usize, usize),
+        (max_input, max_target): (i64, i64),
+    ) -> Batch {
+        let inputs = (0..n * length * input_dim)
+            .map(|_| rng.int_in(0, max_input) as f32)
+            .collect();
+        let targets = (0..n * length * output_dim)
+            .map(|_| rng.int_in(0, max_target) as f32)
+            .collect();
+        Batch {
+            n,
+            length,
+            input_dim,
+            output_dim,
+            inputs,
+            targets,
+        }
+    }
+
     /// The sequences `indices` of `data`, converted to `f32` (integers up to 2^24 are exact).
     pub fn from_dataset(data: &Dataset, indices: &[usize]) -> Batch {
         let (in_width, out_width) = (data.length * data.input_dim, data.length * data.output_dim);

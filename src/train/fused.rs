@@ -1026,16 +1026,7 @@ mod tests {
         let model = initialise(&arch, 2, 1, 5);
         let (n, length) = (2_500, 3);
         let mut rng = crate::rng::SplitMix64::new(9);
-        let batch = Batch {
-            n,
-            length,
-            input_dim: 2,
-            output_dim: 1,
-            inputs: (0..n * length * 2)
-                .map(|_| rng.int_in(0, 9) as f32)
-                .collect(),
-            targets: (0..n * length).map(|_| rng.int_in(0, 20) as f32).collect(),
-        };
+        let batch = Batch::random(&mut rng, (n, length), (2, 1), (9, 20));
         assert!(64 * 18 * n >= PARALLEL_WORK);
         let run = |plan: Plan| {
             let mut grads = zeros_like(&model);

@@ -19,6 +19,15 @@ use crate::program::{Program, Signature, Type};
 use crate::rng::SplitMix64;
 use domain::Range;
 
+/// `part / whole` as a fraction, 0 when `whole` is 0 (nothing checked, nothing agreed).
+pub fn fraction(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
 /// How inputs are drawn and outputs compared.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifyOptions {
@@ -151,11 +160,7 @@ impl Agreement {
 
     /// Fraction of agreeing examples.
     pub fn rate(&self) -> f64 {
-        if self.checked == 0 {
-            0.0
-        } else {
-            self.agreeing as f64 / self.checked as f64
-        }
+        fraction(self.agreeing, self.checked)
     }
 
     /// A one-line summary for people.
