@@ -31,8 +31,9 @@ use nn2py::export::{Affine, AnchorRnn};
 use nn2py::rng::SplitMix64;
 use nn2py::train::adamw::{AdamW, AdamWConfig};
 use nn2py::train::batch::Batch;
-use nn2py::train::fit::{engine, Engine, GradientEngine};
+use nn2py::train::fit::{engine, Engine};
 use nn2py::train::fused::{Plan, Workspace};
+use nn2py::train::gradient::GradientEngine;
 use nn2py::train::model::{initialise, zeros_like, Architecture};
 
 /// Learning rate of every step (constant, as in `jax_rnn.py`).

@@ -4,7 +4,7 @@
 use nn2py::analyze::complexity::{analyze_complexity, summary, ComplexityOptions};
 use nn2py::driver::{self, Options};
 use nn2py::export::{export_mlp, MlpExportMeta};
-use nn2py::train::mlp::{InputKind, Mlp, MlpShape};
+use nn2py::export::{InputKind, Mlp, MlpShape};
 
 /// `|x0| + |x1|` with a duplicated neuron (`relu(0.5 x0)`, half of neuron 0's job) and a dead
 /// one (no outgoing weight).

@@ -34,7 +34,6 @@ mod timer;
 
 use sha2::{Digest, Sha256};
 
-pub use crate::front::metadata::{DOMAIN_METADATA_KEY, READOUT_METADATA_KEY};
 pub use error::CompileError;
 pub use options::{Emit, KindChoice, Options, Readout};
 pub use report::{Compilation, ProgramSize, Report};

@@ -16,7 +16,7 @@ use super::mlp_model::{InputKind, Mlp};
 use super::onnx::{dim, node, producer};
 use super::ExportError;
 use crate::diag::Location;
-use crate::driver::{DOMAIN_METADATA_KEY, READOUT_METADATA_KEY};
+use crate::front::metadata::{DOMAIN_METADATA_KEY, READOUT_METADATA_KEY};
 use crate::onnx_write::{encode_model, entry, fixed, float_tensor, int_attr, sym, value_info};
 use crate::verify::domain;
 

@@ -20,7 +20,7 @@ mod read;
 
 pub use mlp::{export_mlp, token_input_names, MlpExportMeta};
 pub use mlp_model::{InputKind, LayerView, Mlp, MlpShape};
-pub use onnx::{export_onnx, ExportMeta, LENGTH_METADATA_KEY, TASK_METADATA_KEY};
+pub use onnx::{export_onnx, ExportMeta};
 pub use read::{read_anchor_onnx, read_start, StartError};
 
 use crate::diag::{Diagnose, Location};

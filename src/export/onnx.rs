@@ -12,8 +12,9 @@ use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto, TensorProto, ValueIn
 
 use super::{Affine, AnchorRnn, ExportError};
 use crate::diag::Location;
-use crate::front::metadata::{DOMAIN_METADATA_KEY, READOUT_METADATA_KEY};
-pub use crate::front::metadata::{LENGTH_METADATA_KEY, TASK_METADATA_KEY};
+use crate::front::metadata::{
+    DOMAIN_METADATA_KEY, LENGTH_METADATA_KEY, READOUT_METADATA_KEY, TASK_METADATA_KEY,
+};
 use crate::onnx_write::{
     self, encode_model, entry, fixed, float_tensor, graph_attr, int_attr, int_tensor, ints_attr,
     sym, zero_value_attr, Producer,

@@ -11,10 +11,9 @@ use prost::Message;
 use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::pb::{ModelProto, TensorProto};
 
-use super::onnx::{LENGTH_METADATA_KEY, TASK_METADATA_KEY};
 use super::{error_at, export_onnx, Affine, AnchorRnn, ExportError, ExportMeta};
 use crate::diag::Location;
-use crate::driver::DOMAIN_METADATA_KEY;
+use crate::front::metadata::{DOMAIN_METADATA_KEY, LENGTH_METADATA_KEY, TASK_METADATA_KEY};
 
 /// Reads `bytes`, an ONNX model that [`export_onnx`] wrote, back into the network and metadata
 /// it was written from.

@@ -6,8 +6,7 @@ use tract_onnx::pb::{GraphProto, ValueInfoProto};
 
 use super::proto::{encode_model, value_info, Dim, GraphBuilder};
 use super::{InputSpec, RandomNetwork, Style};
-use crate::driver::DOMAIN_METADATA_KEY;
-use crate::front::onnx::LENGTH_METADATA_KEY;
+use crate::front::metadata::{DOMAIN_METADATA_KEY, LENGTH_METADATA_KEY};
 use crate::network::DType;
 use crate::onnx_write::{
     float_attr, graph_attr, int_attr, ints_attr, string_attr, strings_attr, zero_value_attr,

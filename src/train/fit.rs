@@ -7,7 +7,7 @@ use crate::tasks::Dataset;
 use crate::train::adamw::{AdamW, AdamWConfig};
 use crate::train::batch::{Batch, Sampler};
 use crate::train::fused::Workspace;
-pub use crate::train::gradient::GradientEngine;
+use crate::train::gradient::GradientEngine;
 use crate::train::model::{tensors_mut, zeros_like};
 
 /// Which implementation computes the loss and its gradients. burn's engine exists only in builds

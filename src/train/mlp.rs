@@ -8,9 +8,8 @@
 use crate::rng::SplitMix64;
 use crate::train::mlp_data::MlpData;
 
-// The model and the loss also under this path, where the penalties, the sweep and tests name them.
-pub use crate::export::{InputKind, LayerView, Mlp, MlpShape};
-pub use crate::train::mlp_data::Loss;
+use crate::export::{InputKind, Mlp, MlpShape};
+use crate::train::mlp_data::Loss;
 
 /// Everything the backward pass needs from one example's forward pass.
 struct Trace {

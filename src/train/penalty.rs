@@ -23,10 +23,10 @@
 //!
 //! All randomness comes from the trainer's seeded generator, so runs are reproducible.
 
+use crate::export::{Mlp, MlpShape};
 use crate::normal::connection::{connection_length, CONNECTION_L0};
 use crate::rng::SplitMix64;
 use crate::train::adamw::{AdamW, AdamWConfig};
-use crate::train::mlp::{Mlp, MlpShape};
 
 /// Initial standard deviation of every weight's posterior under the description-length penalty.
 const INITIAL_SIGMA: f32 = 1e-3;
@@ -518,7 +518,7 @@ fn swap_for_locality(model: &mut Mlp) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::mlp::InputKind;
+    use crate::export::InputKind;
 
     fn small() -> Mlp {
         Mlp::init(

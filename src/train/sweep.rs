@@ -13,8 +13,8 @@
 
 use std::fmt::Write as _;
 
+use crate::export::Mlp;
 use crate::normal::codebook;
-use crate::train::mlp::Mlp;
 use crate::train::mlp_data::{MlpData, MlpTask};
 use crate::train::mlp_fit::{score, train_on, MlpRun, MlpTrainOptions};
 
@@ -396,7 +396,7 @@ pub fn run_recipe(
         &run.model,
         &crate::export::MlpExportMeta {
             domain: recipe.task.domain(),
-            argmax: run.task.loss() == crate::train::mlp::Loss::CrossEntropy,
+            argmax: run.task.loss() == crate::train::mlp_data::Loss::CrossEntropy,
             producer_version: producer_version.to_string(),
         },
     )?;

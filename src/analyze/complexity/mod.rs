@@ -30,7 +30,7 @@ use crate::verify::domain::Range;
 use crate::verify::{self, ExampleLayout};
 use trial::{try_passes, PassTrial};
 
-pub use crate::normal::codebook::PRIOR;
+use crate::normal::codebook::PRIOR;
 pub use trial::ComplexityTolerances;
 
 /// Settings of [`analyze_complexity`].

@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 use prost::Message;
 use tract_onnx::pb::{GraphProto, ModelProto, ValueInfoProto};
 
-pub use crate::front::metadata::LENGTH_METADATA_KEY;
+use crate::front::metadata::LENGTH_METADATA_KEY;
 
 use crate::diag::{Diagnose, Location};
 use crate::network::prune::prune_unused;
