@@ -557,3 +557,28 @@ fn readme_example_lifts_to_the_algorithm() {
     assert!(!python.contains("prev"), "{python}");
     assert!(python.contains("round("), "{python}");
 }
+
+/// A model whose time axis is symbolic and whose metadata gives no length: every command that
+/// reads a model takes `--length`, as the import error tells the user to pass.
+#[test]
+fn every_model_command_binds_a_symbolic_length() {
+    let bytes = std::fs::read(root().join("models/mips62/Sum_All.onnx")).unwrap();
+    let mut proto = pb::ModelProto::decode(&bytes[..]).unwrap();
+    proto.metadata_props.retain(|p| p.key != "nn2py.length");
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("no_length.onnx");
+    std::fs::write(&model, proto.encode_to_vec()).unwrap();
+    let model = model.to_str().unwrap();
+    for command in [
+        vec![model],
+        vec!["analyze", "complexity", model],
+        vec!["analyze", "features", model],
+    ] {
+        let out = nn2py(&command);
+        assert_eq!(out.status.code(), Some(2), "{command:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("`--length`"), "{command:?}: {}", stderr(&out));
+        let bound = [command.as_slice(), &["--length", "4"]].concat();
+        let out = nn2py(&bound);
+        assert_eq!(out.status.code(), Some(0), "{bound:?}: {}", stderr(&out));
+    }
+}

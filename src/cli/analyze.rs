@@ -53,6 +53,9 @@ pub struct ComplexityArgs {
     /// Input domain (else the model's metadata); without one, simplifications are not checked.
     #[arg(long, allow_hyphen_values = true)]
     pub domain: Option<String>,
+    /// Sequence length to bind where the model's time axis is not fixed.
+    #[arg(long)]
+    pub length: Option<usize>,
     #[arg(long, default_value_t = 2000)]
     pub samples: usize,
     #[arg(long, default_value_t = VerifyOptions::default().seed)]
@@ -106,7 +109,7 @@ pub fn complexity(args: &ComplexityArgs) -> Result<u8, Failure> {
     let (bytes, compile) = read_for_analysis(
         &args.model,
         args.domain.as_deref(),
-        None,
+        args.length,
         args.samples,
         args.seed,
     )?;
