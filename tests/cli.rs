@@ -576,7 +576,11 @@ fn every_model_command_binds_a_symbolic_length() {
     ] {
         let out = nn2py(&command);
         assert_eq!(out.status.code(), Some(2), "{command:?}: {}", stderr(&out));
-        assert!(stderr(&out).contains("`--length`"), "{command:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("`--length`"),
+            "{command:?}: {}",
+            stderr(&out)
+        );
         let bound = [command.as_slice(), &["--length", "4"]].concat();
         let out = nn2py(&bound);
         assert_eq!(out.status.code(), Some(0), "{bound:?}: {}", stderr(&out));
