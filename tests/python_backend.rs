@@ -23,26 +23,15 @@ fn header() -> Header {
     }
 }
 
-fn empty(signature: Signature) -> Program {
-    Program {
-        vars: Vec::new(),
-        tables: Vec::new(),
-        signature,
-        init: Vec::new(),
-        body: Vec::new(),
-        outputs: Vec::new(),
-    }
-}
-
 fn sequence(direction: LoopDirection) -> Program {
-    empty(Signature::Sequence {
+    Program::new(Signature::Sequence {
         step_inputs: Vec::new(),
         direction,
     })
 }
 
 fn pointwise() -> Program {
-    empty(Signature::Pointwise {
+    Program::new(Signature::Pointwise {
         arguments: Vec::new(),
     })
 }
