@@ -3,7 +3,8 @@
 //! files or exit.
 //!
 //! `nn2py MODEL` converts a model; `nn2py tasks`, `nn2py train TASK` and `nn2py bench mips62`
-//! list, train and benchmark the MIPS tasks (a model file named like a subcommand is passed as
+//! list, train and benchmark the MIPS tasks; `nn2py train-zoo` and `nn2py bench zoo` train and
+//! benchmark the zoo (a model file named like a subcommand is passed as
 //! `./tasks`).
 //!
 //! Exit codes: 0 success; 1 verification failed or `--check` found a difference (conversion), or
@@ -24,6 +25,7 @@ use cli::convert::ConvertArgs;
 use cli::output::Failure;
 use cli::tasks::TasksArgs;
 use cli::train::{TrainArgs, TrainMlpArgs};
+use cli::zoo::{BenchZooArgs, TrainZooArgs};
 
 /// Compile a trained network (ONNX) into a short, verified Python program.
 ///
@@ -56,6 +58,10 @@ enum Command {
         #[command(subcommand)]
         bench: BenchCommand,
     },
+    /// Train the zoo's GRU, LSTM and RNN networks as users train them (needs the `burn`
+    /// feature) and write them as PyTorch exports them.
+    #[command(name = "train-zoo")]
+    TrainZoo(TrainZooArgs),
     /// Train a pointwise MLP (l1-norm or mod-add) with an optional complexity penalty or sweep.
     #[command(name = "train-mlp")]
     TrainMlp(TrainMlpArgs),
@@ -80,6 +86,8 @@ enum BenchCommand {
     /// Train (or reuse), convert and score every MIPS task; see the README.
     #[command(name = "mips62")]
     Mips62(Mips62Args),
+    /// Convert and score the zoo's networks (trained as users train them); see the README.
+    Zoo(BenchZooArgs),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +99,10 @@ fn main() -> ExitCode {
         Some(Command::Bench {
             bench: BenchCommand::Mips62(args),
         }) => cli::bench::run(args),
+        Some(Command::Bench {
+            bench: BenchCommand::Zoo(args),
+        }) => cli::zoo::bench(args),
+        Some(Command::TrainZoo(args)) => cli::zoo::train(args),
         Some(Command::TrainMlp(args)) => cli::train::run_mlp(args),
         Some(Command::Analyze {
             analysis: Analyze::Complexity(args),

@@ -151,12 +151,17 @@ pub fn graph_attr(name: &str, g: GraphProto) -> AttributeProto {
     }
 }
 
+/// A tensor attribute (a `Constant`'s `value`).
+pub fn tensor_attr(name: &str, t: TensorProto) -> AttributeProto {
+    AttributeProto {
+        t: Some(t),
+        ..attribute(name, AttributeType::Tensor)
+    }
+}
+
 /// `ConstantOfShape`'s `value` attribute: a one-element float zero.
 pub fn zero_value_attr() -> AttributeProto {
-    AttributeProto {
-        t: Some(float_tensor("value", &[1], vec![0.0])),
-        ..attribute("value", AttributeType::Tensor)
-    }
+    tensor_attr("value", float_tensor("value", &[1], vec![0.0]))
 }
 
 /// One `metadata_props` entry.

@@ -86,19 +86,7 @@ fn check_against_onnxruntime(
     let dir = tempfile::tempdir().expect("a temp dir");
     let path = dir.path().join("anchor.onnx");
     std::fs::write(&path, bytes).expect("writes the model");
-    let checker = Command::new("python3")
-        .args([
-            "-c",
-            "import sys, onnx; onnx.checker.check_model(sys.argv[1], full_check=True)",
-        ])
-        .arg(&path)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        checker.status.success(),
-        "onnx.checker rejects the export: {}",
-        String::from_utf8_lossy(&checker.stderr)
-    );
+    oracle::assert_onnx_checker_accepts(&path, "the export");
     let n = sequences.len();
     let t = sequences[0].len();
     let d = model.input_dim;

@@ -447,15 +447,15 @@ fn obtain_model(
 }
 
 /// Which sequences a set holds.
-struct SetSpec {
-    sequences: usize,
-    length: usize,
-    seed: u64,
+pub(crate) struct SetSpec {
+    pub(crate) sequences: usize,
+    pub(crate) length: usize,
+    pub(crate) seed: u64,
 }
 
 /// Runs the network and the Python (one `python3` process) on the set, and compares both with
 /// each other and with the task's labels.
-fn score_set(
+pub(crate) fn score_set(
     task: &Task,
     compilation: &Compilation,
     module: &Path,

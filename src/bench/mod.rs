@@ -1,7 +1,8 @@
 //! Benchmark harnesses: nn2py trains networks, converts them with the normal converter and
 //! scores the generated Python on fresh held-out data.
 //!
-//! [`mips62`] is the MIPS-62 harness behind `nn2py bench mips62`. The pieces it shares with
+//! [`mips62`] is the MIPS-62 harness behind `nn2py bench mips62`; [`zoo`] scores the networks
+//! of `models/zoo` (trained as users train them) behind `nn2py bench zoo`. The pieces it shares with
 //! `nn2py train` and `nn2py tasks` live here: finding a task by name ([`resolve_task`]), the task
 //! table ([`task_listing`], [`tasks_table`]), the export metadata of a task's network
 //! ([`export_meta`]), and an ordered parallel map ([`run_ordered`]). [`cache`]
@@ -17,6 +18,7 @@
 pub mod cache;
 pub mod mips62;
 pub mod table;
+pub mod zoo;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -93,21 +95,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
-/// The task's input domain as `--domain` takes it: one inclusive range per feature
-/// (`"0..=9,0..=9"`).
-pub fn domain_text(task: &Task) -> String {
-    task.domain
-        .iter()
-        .map(|(lo, hi)| format!("{lo}..={hi}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// The export metadata of a network trained for `task`: its domain and length, and no task
 /// name (see the module's invariant).
 pub fn export_meta(task: &Task) -> ExportMeta {
     ExportMeta {
-        domain: domain_text(task),
+        domain: task.domain_text(),
         length: task.length,
         task: None,
         producer_version: VERSION.to_string(),
@@ -123,7 +115,7 @@ pub struct TaskEntry {
     pub length: usize,
     /// Inclusive `[lo, hi]` per input feature.
     pub domain: Vec<(i64, i64)>,
-    /// The domain as `--domain` takes it ([`domain_text`]).
+    /// The domain as `--domain` takes it ([`Task::domain_text`]).
     pub domain_text: String,
     /// Whether MIPS solved the task, per the reference.
     pub mips_solved: bool,
@@ -150,7 +142,7 @@ pub fn task_listing() -> TaskListing {
                 output_dim: t.output_dim,
                 length: t.length,
                 domain: t.domain.clone(),
-                domain_text: domain_text(t),
+                domain_text: t.domain_text(),
                 mips_solved: t.mips_solved,
             })
             .collect(),
@@ -249,7 +241,7 @@ mod tests {
     #[test]
     fn domain_text_is_one_inclusive_range_per_feature() {
         let xor = tasks::by_name("Bitwise_Xor").unwrap();
-        assert_eq!(domain_text(xor), "0..=1,0..=1");
+        assert_eq!(xor.domain_text(), "0..=1,0..=1");
         let meta = export_meta(xor);
         assert_eq!(meta.task, None);
         assert_eq!(meta.length, xor.length);

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::bench::mips62::{BenchReport, Row, SetScore};
+use crate::bench::zoo::ZooReport;
 use crate::tasks::Task;
 use crate::train::sweep::{self, MlpOutcome};
 use crate::train::Trained;
@@ -216,6 +217,59 @@ pub fn mlp_summary(outcome: &MlpOutcome) -> String {
         run.snapped
     ));
     text
+}
+
+/// The zoo benchmark's table: one line per network, then the errors, then the totals.
+pub fn render_zoo(report: &ZooReport) -> String {
+    use Align::{Left, Right};
+    let header = [
+        ("task", Left),
+        ("cell", Left),
+        ("width", Right),
+        ("head", Left),
+        ("lifted", Left),
+        ("coding", Left),
+        ("lines", Right),
+        ("convert s", Right),
+        ("py=net", Right),
+        ("py=label", Right),
+        ("py=net 2x", Right),
+        ("py=label 2x", Right),
+    ];
+    let rate = |r: Option<f64>| optional(r, percent);
+    let rows: Vec<Vec<String>> = report
+        .rows
+        .iter()
+        .map(|row| {
+            vec![
+                row.task.clone(),
+                row.cell.to_string(),
+                row.width.to_string(),
+                row.head.to_string(),
+                if row.lifted { "yes" } else { "no" }.to_string(),
+                row.coding.clone().unwrap_or_else(|| "-".to_string()),
+                optional(row.python_lines, |n| n.to_string()),
+                optional(row.convert_s, |s| format!("{s:.2}")),
+                rate(row.network_agreement),
+                rate(row.label_agreement),
+                rate(row.network_agreement_2x),
+                rate(row.label_agreement_2x),
+            ]
+        })
+        .collect();
+    let mut out = aligned(&header, &rows);
+    if !report.errors.is_empty() {
+        out.push('\n');
+        for e in &report.errors {
+            out.push_str(&format!("{}: {}\n", e.network, e.error));
+        }
+    }
+    let t = &report.totals;
+    out.push_str(&format!(
+        "\n{} networks: {} lifted; Python exact against the labels on {} at the trained length, {} at twice it; conversion {:.1} s (median {:.2} s), wall time {:.1} s\n",
+        t.networks, t.lifted, t.exact, t.exact_2x, t.convert_s, t.median_convert_s, t.wall_s
+    ));
+    out
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@ use nn2py::tasks::{self, Task};
 use nn2py::train::flags::{train_options, TrainFlags};
 use nn2py::train::TrainOptions;
 
-use super::output::{progress_bar, write_atomically, write_stdout, Failure};
+use super::output::{
+    check_report_folder, jobs, progress_bar, write_atomically, write_stdout, Failure,
+};
 
 /// `nn2py bench mips62`.
 #[derive(Debug, Args)]
@@ -67,20 +69,8 @@ pub fn run(args: &Mips62Args) -> Result<u8, Failure> {
     if chosen.is_empty() {
         return Err(Failure::bad_input("error: --tasks names no task"));
     }
-    let jobs = match args.jobs {
-        Some(0) => return Err(Failure::bad_input("error: --jobs must be at least 1")),
-        Some(n) => n,
-        None => BenchOptions::default().jobs,
-    };
-    if let Some(path) = &args.json {
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-        if dir.is_some_and(|d| !d.is_dir()) {
-            return Err(Failure::bad_input(format!(
-                "error: --json {}: no such directory",
-                path.display().to_string().escape_debug()
-            )));
-        }
-    }
+    let jobs = jobs(args.jobs)?;
+    check_report_folder(args.json.as_deref())?;
     let options = BenchOptions {
         tasks: chosen,
         models: args.models.clone(),

@@ -89,6 +89,30 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     })
 }
 
+/// Checks, before a long run, that the folder of a `--json` report exists.
+pub fn check_report_folder(json: Option<&Path>) -> Result<(), Failure> {
+    let Some(path) = json else {
+        return Ok(());
+    };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if dir.is_some_and(|d| !d.is_dir()) {
+        return Err(Failure::bad_input(format!(
+            "error: --json {}: no such directory",
+            path.display().to_string().escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+/// `--jobs`: at least one; the available cores when not given.
+pub fn jobs(requested: Option<usize>) -> Result<usize, Failure> {
+    match requested {
+        Some(0) => Err(Failure::bad_input("error: --jobs must be at least 1")),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
+}
+
 /// Writes text to standard output; a closed pipe is an error, not a panic.
 pub fn write_stdout(text: &str) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();

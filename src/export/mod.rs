@@ -8,7 +8,9 @@
 //!
 //! The pointwise [`Mlp`] (embedding tables or real features, then affine layers with ReLU
 //! between them) is defined in `mlp_model` with its flat parameter layout, and written by
-//! [`export_mlp`]. The trainer (`crate::train`) builds on these definitions; nothing here
+//! [`export_mlp`]. [`RecurrentNet`] is the recurrent network PyTorch users build (an `RNN`,
+//! `GRU` or `LSTM` layer, a readout and a head), written by [`export_torch_form`] in the form
+//! PyTorch's exporter gives it. The trainer (`crate::train`) builds on these definitions; nothing here
 //! depends on it.
 //!
 //! Invariant: the same model and metadata give byte-identical ONNX.
@@ -17,11 +19,15 @@ mod mlp;
 mod mlp_model;
 mod onnx;
 mod read;
+mod recurrent;
+mod torch_form;
 
 pub use mlp::{export_mlp, token_input_names, MlpExportMeta};
 pub use mlp_model::{InputKind, LayerView, Mlp, MlpShape};
 pub use onnx::{export_onnx, ExportMeta};
 pub use read::{read_anchor_onnx, read_start, StartError};
+pub use recurrent::{Cell, Head, RecurrentNet, RECURRENT_TENSOR_NAMES};
+pub use torch_form::export_torch_form;
 
 use crate::diag::{Diagnose, Location};
 

@@ -8,7 +8,9 @@
 
 use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::pb::tensor_shape_proto::Dimension;
-use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto, TensorProto, ValueInfoProto};
+use tract_onnx::pb::{
+    AttributeProto, GraphProto, NodeProto, StringStringEntryProto, TensorProto, ValueInfoProto,
+};
 
 use super::{Affine, AnchorRnn, ExportError};
 use crate::diag::Location;
@@ -34,6 +36,41 @@ pub struct ExportMeta {
     pub producer_version: String,
 }
 
+impl ExportMeta {
+    /// Checks that `--domain` would take the domain and that the length is positive.
+    pub(super) fn validate(&self) -> Result<(), ExportError> {
+        domain::parse_ranges(&self.domain).map_err(|e| ExportError {
+            message: format!(
+                "the domain \"{}\" is invalid: {e}",
+                self.domain.escape_debug()
+            ),
+            location: Location::Unknown,
+        })?;
+        if self.length == 0 {
+            return Err(ExportError {
+                message: "the sequence length must be positive".to_string(),
+                location: Location::Unknown,
+            });
+        }
+        Ok(())
+    }
+
+    /// The `metadata_props` entries: domain, length, the `round` readout (nn2py's trainers
+    /// score a network by its rounded outputs, so that is how they are read), and the task
+    /// when given.
+    pub(super) fn entries(&self) -> Vec<StringStringEntryProto> {
+        let mut metadata = vec![
+            entry(DOMAIN_METADATA_KEY, &self.domain),
+            entry(LENGTH_METADATA_KEY, &self.length.to_string()),
+            entry(READOUT_METADATA_KEY, "round"),
+        ];
+        if let Some(task) = &self.task {
+            metadata.push(entry(TASK_METADATA_KEY, task));
+        }
+        metadata
+    }
+}
+
 /// Encodes `model` as ONNX (opset 17, IR version 8) with `meta` in its `metadata_props`.
 ///
 /// Errors: an invalid network (see [`AnchorRnn::validate`]), a domain that `--domain` would
@@ -41,19 +78,7 @@ pub struct ExportMeta {
 /// equal inputs.
 pub fn export_onnx(model: &AnchorRnn, meta: &ExportMeta) -> Result<Vec<u8>, ExportError> {
     model.validate()?;
-    domain::parse_ranges(&meta.domain).map_err(|e| ExportError {
-        message: format!(
-            "the domain \"{}\" is invalid: {e}",
-            meta.domain.escape_debug()
-        ),
-        location: Location::Unknown,
-    })?;
-    if meta.length == 0 {
-        return Err(ExportError {
-            message: "the sequence length must be positive".to_string(),
-            location: Location::Unknown,
-        });
-    }
+    meta.validate()?;
     let d = dim(model.input_dim)?;
     let hidden = dim(model.hidden)?;
     let o = dim(model.output_dim)?;
@@ -115,19 +140,10 @@ pub fn export_onnx(model: &AnchorRnn, meta: &ExportMeta) -> Result<Vec<u8>, Expo
         ..GraphProto::default()
     };
 
-    let mut metadata = vec![
-        entry(DOMAIN_METADATA_KEY, &meta.domain),
-        entry(LENGTH_METADATA_KEY, &meta.length.to_string()),
-        // The trainer scores a network by its rounded outputs, so that is how they are read.
-        entry(READOUT_METADATA_KEY, "round"),
-    ];
-    if let Some(task) = &meta.task {
-        metadata.push(entry(TASK_METADATA_KEY, task));
-    }
     Ok(encode_model(
         graph,
         producer(&meta.producer_version),
-        metadata,
+        meta.entries(),
     ))
 }
 

@@ -21,9 +21,11 @@
 mod arithmetic;
 mod bits;
 mod counting;
+mod languages;
 mod physics;
 
 mod table;
+mod zoo_table;
 
 use std::sync::OnceLock;
 
@@ -106,6 +108,10 @@ pub enum Family {
     SumAll,
     /// Sum of the last `k` values.
     SumLast(usize),
+    /// Tomita grammar `n` (1..=7) on every prefix (see `languages`).
+    Tomita(u8),
+    /// The two-bracket Dyck language on every prefix (symbols `( ) [ ]` as 0..=3).
+    Dyck2,
 }
 
 /// How [`Task::generate`] draws the inputs of one sequence.
@@ -116,6 +122,11 @@ pub enum Sampling {
     /// A palindrome of `min_len..=max_len` steps (capped at the sequence length; skipped when
     /// the sequence is shorter than `min_len`), then uniform steps.
     PalindromePrefix { min_len: usize, max_len: usize },
+    /// Bracket words over the symbols `2k` (open kind `k`) and `2k + 1` (close kind `k`), so
+    /// that balanced and deeply nested prefixes are common: half the steps open a bracket of a
+    /// random kind; the others close the innermost open bracket (three times in four) or are a
+    /// random closing bracket; once the prefix is broken the rest is uniform.
+    Brackets,
 }
 
 /// One benchmark task.
@@ -247,7 +258,29 @@ pub fn by_name(name: &str) -> Option<&'static Task> {
     all().iter().find(|task| task.name == name)
 }
 
+/// The zoo's own tasks (languages, counters, windows), which the zoo trains beside some of the
+/// 62: see `models/zoo/README.md`.
+pub fn zoo() -> &'static [Task] {
+    static TABLE: OnceLock<Vec<Task>> = OnceLock::new();
+    TABLE.get_or_init(zoo_table::rows)
+}
+
+/// The task of this name among the 62 and the zoo's own, if any.
+pub fn any_by_name(name: &str) -> Option<&'static Task> {
+    by_name(name).or_else(|| zoo().iter().find(|task| task.name == name))
+}
+
 impl Task {
+    /// The input domain as `--domain` takes it: one inclusive range per feature
+    /// (`"0..=9,0..=9"`).
+    pub fn domain_text(&self) -> String {
+        self.domain
+            .iter()
+            .map(|(lo, hi)| format!("{lo}..={hi}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// `count` sequences of `length` steps drawn with a [`SplitMix64`] seeded by `seed`, with
     /// their labels. The same arguments give the same data everywhere; sequences are drawn one
     /// after another, so a larger `count` extends a smaller one. The seed is not mixed with the
@@ -391,6 +424,27 @@ impl Task {
                     uniform_from = len;
                 }
             }
+            Sampling::Brackets => {
+                let kinds = (self.domain[0].1 + 1) / 2;
+                let mut open = Vec::new();
+                while uniform_from < length {
+                    let symbol = if rng.int_in(0, 1) == 0 {
+                        2 * rng.int_in(0, kinds - 1)
+                    } else {
+                        match open.last() {
+                            Some(&kind) if rng.int_in(0, 3) > 0 => 2 * kind + 1,
+                            _ => 2 * rng.int_in(0, kinds - 1) + 1,
+                        }
+                    };
+                    out.push(symbol);
+                    uniform_from += 1;
+                    if symbol % 2 == 0 {
+                        open.push(symbol / 2);
+                    } else if open.pop() != Some(symbol / 2) {
+                        break;
+                    }
+                }
+            }
         }
         for _ in uniform_from..length {
             self.sample_step(rng, out);
@@ -443,6 +497,8 @@ impl Task {
             Family::PreviousEqualsCurrent => Ok(counting::previous_equals_current(xs)),
             Family::SumAll => arithmetic::sum_all(xs),
             Family::SumLast(k) => arithmetic::sum_last(xs, k),
+            Family::Tomita(n) => Ok(languages::tomita(xs, n)),
+            Family::Dyck2 => Ok(languages::dyck2(xs)),
         };
         result.map_err(|Overflow { step }| TaskError::Overflow {
             task: self.name,

@@ -10,11 +10,11 @@ const fn below(lo: i64, hi: i64) -> (i64, i64) {
     (lo, hi - 1)
 }
 
-const BIT: (i64, i64) = (0, 1);
+pub(super) const BIT: (i64, i64) = (0, 1);
 const FORCE: (i64, i64) = (-10, 10);
 
 /// One table row; `input_dim` is the domain's length, the rest follows from the family.
-fn task(
+pub(super) fn task(
     name: &'static str,
     family: Family,
     domain: &[(i64, i64)],
@@ -58,13 +58,17 @@ fn task(
         | Family::Prev(_)
         | Family::PreviousEqualsCurrent
         | Family::SumAll
-        | Family::SumLast(_) => (1, 90),
+        | Family::SumLast(_)
+        | Family::Tomita(_)
+        | Family::Dyck2 => (1, 90),
     };
     let sampling = if family == Family::BitPalindrome {
         Sampling::PalindromePrefix {
             min_len: 2,
             max_len: 10,
         }
+    } else if family == Family::Dyck2 {
+        Sampling::Brackets
     } else {
         Sampling::Uniform
     };

@@ -9,8 +9,8 @@
 //! feature-major (`[features, n]`) like [`Batch`], so a step's inputs are one contiguous slice.
 //! Everything runs in `f32`, as in the fused engine.
 //!
-//! **Invariant:** burn is named only in this module; the rest of the trainer sees
-//! [`BurnEngine`] through [`GradientEngine`].
+//! **Invariant:** burn is named only in this module and in `cells` (the recurrent cells' loss);
+//! the rest of the trainer sees [`BurnEngine`] through [`GradientEngine`].
 
 use burn::tensor::activation::relu;
 use burn::tensor::{DType, Device, Tensor, TensorData};
@@ -48,6 +48,9 @@ pub enum AutodiffError {
         actual: usize,
         expected: usize,
     },
+    /// A class label that is not an index below the number of classes.
+    #[error("the label {label} is not a class index below {classes}")]
+    Label { label: f32, classes: usize },
     /// burn failed to read a result back; `name` is the parameter or `loss`.
     #[error("burn could not read {name}: {message}")]
     Backend { name: String, message: String },
@@ -188,7 +191,10 @@ fn mlp(layers: &[Layer], input: Tensor<2>) -> Tensor<2> {
 }
 
 /// Reads `tensor` back as `f32` values; `name` locates a failure.
-fn read<const D: usize>(tensor: Tensor<D>, name: &str) -> Result<Vec<f32>, AutodiffError> {
+pub(super) fn read<const D: usize>(
+    tensor: Tensor<D>,
+    name: &str,
+) -> Result<Vec<f32>, AutodiffError> {
     let backend = |message: String| AutodiffError::Backend {
         name: name.to_string(),
         message,
@@ -200,13 +206,16 @@ fn read<const D: usize>(tensor: Tensor<D>, name: &str) -> Result<Vec<f32>, Autod
         .map_err(|e| backend(format!("{e:?}")))
 }
 
-/// Checks everything burn would otherwise panic on: the model, the batch against the model and
-/// its own buffers, and `grads` against the model.
-fn check(model: &AnchorRnn, batch: &Batch, grads: &AnchorRnn) -> Result<(), AutodiffError> {
-    model.validate()?;
+/// Checks that the batch has the model's feature counts (`input_dim` inputs and `output_dim`
+/// targets per step) and that its buffers hold `n * length` steps of them.
+pub(super) fn check_batch(
+    batch: &Batch,
+    input_dim: usize,
+    output_dim: usize,
+) -> Result<(), AutodiffError> {
     for (what, b, m) in [
-        ("input_dim", batch.input_dim, model.input_dim),
-        ("output_dim", batch.output_dim, model.output_dim),
+        ("input_dim", batch.input_dim, input_dim),
+        ("output_dim", batch.output_dim, output_dim),
     ] {
         if b != m {
             return Err(AutodiffError::Mismatch {
@@ -232,6 +241,14 @@ fn check(model: &AnchorRnn, batch: &Batch, grads: &AnchorRnn) -> Result<(), Auto
             });
         }
     }
+    Ok(())
+}
+
+/// Checks everything burn would otherwise panic on: the model, the batch against the model and
+/// its own buffers, and `grads` against the model.
+fn check(model: &AnchorRnn, batch: &Batch, grads: &AnchorRnn) -> Result<(), AutodiffError> {
+    model.validate()?;
+    check_batch(batch, model.input_dim, model.output_dim)?;
     let (ours, theirs) = (tensors(model), tensors(grads));
     let names = tensor_names(model);
     for (k, name) in names.iter().enumerate() {

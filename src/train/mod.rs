@@ -27,6 +27,8 @@ pub mod adamw;
 #[cfg(feature = "burn")]
 pub mod autodiff;
 pub mod batch;
+#[cfg(feature = "burn")]
+pub mod cells;
 pub mod fit;
 pub mod flags;
 pub mod fused;
@@ -40,6 +42,7 @@ pub mod polish;
 pub mod search;
 pub mod simplify;
 pub mod sweep;
+pub mod zoo;
 
 use std::time::Instant;
 

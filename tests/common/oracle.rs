@@ -29,6 +29,23 @@ pub struct NodeSpec {
     pub opset: i64,
 }
 
+/// Asserts that `onnx.checker` (full check) accepts the model file; `what` names it in the failure.
+pub fn assert_onnx_checker_accepts(model: &Path, what: &str) {
+    let checker = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, onnx; onnx.checker.check_model(sys.argv[1], full_check=True)",
+        ])
+        .arg(model)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        checker.status.success(),
+        "onnx.checker rejects {what}: {}",
+        String::from_utf8_lossy(&checker.stderr)
+    );
+}
+
 /// Runs a model file under onnxruntime on named inputs; returns its outputs in model order.
 pub fn run_onnxruntime(model: &Path, inputs: &[(String, Tensor)]) -> Vec<Tensor> {
     let request = json!({ "inputs": encode_inputs(inputs) });
