@@ -123,9 +123,10 @@ pub enum Sampling {
     /// the sequence is shorter than `min_len`), then uniform steps.
     PalindromePrefix { min_len: usize, max_len: usize },
     /// Bracket words over the symbols `2k` (open kind `k`) and `2k + 1` (close kind `k`), so
-    /// that balanced and deeply nested prefixes are common: half the steps open a bracket of a
-    /// random kind; the others close the innermost open bracket (three times in four) or are a
-    /// random closing bracket; once the prefix is broken the rest is uniform.
+    /// that balanced and deeply nested prefixes are common. With brackets open, a step opens one
+    /// of a random kind (4 in 8), closes the innermost (3 in 8) or is a random closing bracket
+    /// (1 in 8); with none open, it opens one (7 in 8) or is a random closing bracket. Once the
+    /// prefix is broken, the rest is uniform.
     Brackets,
 }
 
@@ -428,13 +429,12 @@ impl Task {
                 let kinds = (self.domain[0].1 + 1) / 2;
                 let mut open = Vec::new();
                 while uniform_from < length {
-                    let symbol = if rng.int_in(0, 1) == 0 {
-                        2 * rng.int_in(0, kinds - 1)
-                    } else {
-                        match open.last() {
-                            Some(&kind) if rng.int_in(0, 3) > 0 => 2 * kind + 1,
-                            _ => 2 * rng.int_in(0, kinds - 1) + 1,
-                        }
+                    let draw = rng.int_in(0, 7);
+                    let symbol = match open.last() {
+                        None if draw > 0 => 2 * rng.int_in(0, kinds - 1),
+                        Some(_) if draw < 4 => 2 * rng.int_in(0, kinds - 1),
+                        Some(&kind) if draw < 7 => 2 * kind + 1,
+                        _ => 2 * rng.int_in(0, kinds - 1) + 1,
                     };
                     out.push(symbol);
                     uniform_from += 1;

@@ -3,8 +3,8 @@
 //!
 //! Each [`ZooEntry`] names a task, a cell (`rnn`, `gru`, `lstm`), a width and a head. Training
 //! ([`train_entry`], with the `burn` feature) is what a user does: PyTorch's initialisation
-//! (every weight and bias uniform in `±1/sqrt(hidden)`), Adam on fresh batches of the task, the
-//! gradient clipped to norm 1, no regulariser, no pruning, no rounding of weights, no search
+//! (every weight and bias uniform in `±1/sqrt(hidden)`), Adam on fresh batches of the task with
+//! the learning rate halved every [`HALVE_EVERY`] steps, the gradient clipped to norm 1, no regulariser, no pruning, no rounding of weights, no search
 //! over sizes. Every [`CHECK_EVERY`] steps the network is scored on a check set; once it is
 //! exact there, it must also be exact on [`FINAL_CHECK_SEQUENCES`] fresh sequences, else
 //! training goes on, up to the entry's step budget. The same entry gives the same network on
@@ -67,7 +67,7 @@ pub fn entries() -> Vec<ZooEntry> {
         ("Tomita_6", Gru, 16, Sigmoid, 6_000),
         ("Tomita_7", Lstm, 16, Sigmoid, 6_000),
         ("Balanced_Parentheses", Gru, 32, Sigmoid, 6_000),
-        ("Dyck_2", Lstm, 64, Sigmoid, 20_000),
+        ("Dyck_2", Lstm, 32, Sigmoid, 30_000),
         ("Count_Ones", Lstm, 16, Linear, 6_000),
         ("Count_Ones_Mod_3", Gru, 16, Classes(3), 6_000),
         ("Count_Ones_Mod_5", Gru, 32, Classes(5), 6_000),
@@ -103,6 +103,15 @@ pub fn entry_by_name(name: &str) -> Option<ZooEntry> {
     entries()
         .into_iter()
         .find(|e| e.name() == name || e.task == name)
+}
+
+/// Steps after which the learning rate halves (PyTorch's `StepLR(step_size, gamma = 0.5)`).
+pub const HALVE_EVERY: usize = 5_000;
+
+/// The learning rate of step `step` (counted from 0).
+pub fn learning_rate_at(entry: &ZooEntry, step: usize) -> f32 {
+    let halvings = (step / HALVE_EVERY).min(30) as i32;
+    entry.learning_rate * 0.5f32.powi(halvings)
 }
 
 /// How a network did on a set of sequences.
@@ -316,7 +325,7 @@ pub fn train_entry(
             let scale = (1.0 / norm) as f32;
             flat_grads.iter_mut().for_each(|g| *g *= scale);
         }
-        adam.step_flat(&mut flat, &flat_grads, entry.learning_rate);
+        adam.step_flat(&mut flat, &flat_grads, learning_rate_at(entry, steps));
         let mut at = 0;
         for param in net.tensors_mut() {
             let len = param.len();
