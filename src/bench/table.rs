@@ -266,8 +266,15 @@ pub fn render_zoo(report: &ZooReport) -> String {
     }
     let t = &report.totals;
     out.push_str(&format!(
-        "\n{} networks: {} lifted; Python exact against the labels on {} at the trained length, {} at twice it; conversion {:.1} s (median {:.2} s), wall time {:.1} s\n",
-        t.networks, t.lifted, t.exact, t.exact_2x, t.convert_s, t.median_convert_s, t.wall_s
+        "\n{} network{}: {} lifted; Python exact against the labels on {} at the trained length, {} at twice it; conversion {:.1} s (median {:.2} s), wall time {:.1} s\n",
+        t.networks,
+        if t.networks == 1 { "" } else { "s" },
+        t.lifted,
+        t.exact,
+        t.exact_2x,
+        t.convert_s,
+        t.median_convert_s,
+        t.wall_s
     ));
     out
 }

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::bench::mips62::{code_lines, long_seed, score_set, SetScore, SetSpec};
+use crate::bench::mips62::{code_lines, long_seed, median, score_set, SetScore, SetSpec};
 use crate::bench::run_ordered;
 use crate::driver::{self, Options, VERSION};
 use crate::tasks;
@@ -184,13 +184,7 @@ pub fn run(
             error,
         }));
     }
-    let mut times: Vec<f64> = rows.iter().filter_map(|r| r.convert_s).collect();
-    times.sort_by(f64::total_cmp);
-    let median = match times.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => times[n / 2],
-        n => (times[n / 2 - 1] + times[n / 2]) / 2.0,
-    };
+    let times = || rows.iter().filter_map(|r| r.convert_s);
     let totals = ZooTotals {
         networks: chosen.len(),
         lifted: rows.iter().filter(|r| r.lifted).count(),
@@ -202,8 +196,8 @@ pub fn run(
             .iter()
             .filter(|r| r.label_agreement_2x == Some(1.0))
             .count(),
-        median_convert_s: median,
-        convert_s: times.iter().sum(),
+        median_convert_s: median(times()),
+        convert_s: times().sum(),
         wall_s: start.elapsed().as_secs_f64(),
     };
     Ok(ZooReport {

@@ -10,9 +10,7 @@ use nn2py::tasks::{self, Task};
 use nn2py::train::flags::{train_options, TrainFlags};
 use nn2py::train::TrainOptions;
 
-use super::output::{
-    check_report_folder, jobs, progress_bar, write_atomically, write_stdout, Failure,
-};
+use super::output::{check_report_folder, jobs, progress_bar, write_report, write_stdout, Failure};
 
 /// `nn2py bench mips62`.
 #[derive(Debug, Args)]
@@ -112,12 +110,7 @@ pub fn run(args: &Mips62Args) -> Result<u8, Failure> {
         }
     });
     bar.finish_and_clear();
-    if let Some(path) = &args.json {
-        let json = report
-            .to_json()
-            .map_err(|e| Failure::bad_input(format!("error: cannot encode the report: {e}")))?;
-        write_atomically(path, json.as_bytes())?;
-    }
+    write_report(args.json.as_deref(), || report.to_json())?;
     write_stdout(&table::render(&report))?;
     Ok(0)
 }

@@ -104,6 +104,19 @@ pub fn check_report_folder(json: Option<&Path>) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Writes a `--json` report, when one was asked for.
+pub fn write_report(
+    path: Option<&Path>,
+    json: impl FnOnce() -> Result<String, serde_json::Error>,
+) -> Result<(), Failure> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    let json =
+        json().map_err(|e| Failure::bad_input(format!("error: cannot encode the report: {e}")))?;
+    write_atomically(path, json.as_bytes())
+}
+
 /// `--jobs`: at least one; the available cores when not given.
 pub fn jobs(requested: Option<usize>) -> Result<usize, Failure> {
     match requested {

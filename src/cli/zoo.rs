@@ -9,9 +9,7 @@ use nn2py::bench::table::render_zoo;
 use nn2py::bench::zoo::{self, ZooOptions};
 use nn2py::train::zoo::{entries, entry_by_name, ZooEntry};
 
-use super::output::{
-    check_report_folder, jobs, progress_bar, write_atomically, write_stdout, Failure,
-};
+use super::output::{check_report_folder, jobs, progress_bar, write_report, write_stdout, Failure};
 
 /// `nn2py train-zoo`.
 #[derive(Debug, Args)]
@@ -82,12 +80,7 @@ pub fn bench(args: &BenchZooArgs) -> Result<u8, Failure> {
     })
     .map_err(|e| Failure::bad_input(format!("error: --models: {e}")))?;
     bar.finish_and_clear();
-    if let Some(path) = &args.json {
-        let json = report
-            .to_json()
-            .map_err(|e| Failure::bad_input(format!("error: cannot encode the report: {e}")))?;
-        write_atomically(path, json.as_bytes())?;
-    }
+    write_report(args.json.as_deref(), || report.to_json())?;
     write_stdout(&render_zoo(&report))?;
     Ok(0)
 }
@@ -137,6 +130,8 @@ fn train_entries(picked: &[ZooEntry], args: &TrainZooArgs) -> Result<u8, Failure
     use nn2py::driver::VERSION;
     use nn2py::export::{export_torch_form, ExportMeta};
     use nn2py::train::zoo::train_entry;
+
+    use super::output::write_atomically;
 
     if !args.models.is_dir() {
         return Err(Failure::bad_input(format!(
