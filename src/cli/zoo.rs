@@ -126,9 +126,8 @@ pub fn train(args: &TrainZooArgs) -> Result<u8, Failure> {
 
 #[cfg(feature = "burn")]
 fn train_entries(picked: &[ZooEntry], args: &TrainZooArgs) -> Result<u8, Failure> {
-    use nn2py::bench::run_ordered;
-    use nn2py::driver::VERSION;
-    use nn2py::export::{export_torch_form, ExportMeta};
+    use nn2py::bench::{export_meta, run_ordered};
+    use nn2py::export::export_torch_form;
     use nn2py::train::zoo::train_entry;
 
     use super::output::write_atomically;
@@ -149,12 +148,7 @@ fn train_entries(picked: &[ZooEntry], args: &TrainZooArgs) -> Result<u8, Failure
             ));
         })?;
         let task = entry.task()?;
-        let meta = ExportMeta {
-            domain: task.domain_text(),
-            length: task.length,
-            task: None,
-            producer_version: VERSION.to_string(),
-        };
+        let meta = export_meta(task);
         let onnx = export_torch_form(&trained.net, &meta).map_err(|e| e.to_string())?;
         // Written as each finishes, so that a long run keeps what it has done.
         let write = |extension: &str, bytes: &[u8]| {
