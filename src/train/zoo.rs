@@ -226,12 +226,17 @@ pub fn check(
             .chunks(task.input_dim)
             .map(|step| step.iter().map(|&v| v as f32).collect())
             .collect();
-        let outputs = net.run(&steps).map_err(|e| e.to_string())?;
-        let all = outputs.iter().flatten().zip(labels);
-        if all.clone().count() == labels.len()
-            && all
-                .into_iter()
-                .all(|(&y, &label)| (y as f64).round() == label as f64)
+        let outputs: Vec<f32> = net
+            .run(&steps)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .flatten()
+            .collect();
+        if outputs.len() == labels.len()
+            && outputs
+                .iter()
+                .zip(labels)
+                .all(|(&y, &label)| f64::from(y).round() == label as f64)
         {
             exact += 1;
         }
