@@ -13,7 +13,7 @@ use nn2py::verify::VerifyOptions;
 
 use super::args;
 use super::convert::compile_failure;
-use super::output::{diagnosed, read_model, write_atomically, write_stdout, Failure};
+use super::output::{diagnosed, read_model, write_atomically, write_report, write_stdout, Failure};
 
 /// `nn2py analyze features MODEL`.
 #[derive(Debug, Args)]
@@ -95,11 +95,9 @@ pub fn features(args: &FeaturesArgs) -> Result<u8, Failure> {
             write_atomically(&dir.join(name), svg.as_bytes())?;
         }
     }
-    if let Some(path) = &args.json {
-        let json = serde_json::to_string_pretty(&analysis.report)
-            .map_err(|e| Failure::bad_input(format!("error: cannot encode the report: {e}")))?;
-        write_atomically(path, format!("{json}\n").as_bytes())?;
-    }
+    write_report(args.json.as_deref(), || {
+        serde_json::to_string_pretty(&analysis.report).map(|json| format!("{json}\n"))
+    })?;
     write_stdout(&features::summary(&analysis.report))?;
     Ok(0)
 }

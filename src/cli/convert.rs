@@ -13,7 +13,8 @@ use nn2py::verify::VerifyOptions;
 
 use super::args::{self, EmitArg, KindArg, LimitArgs, ReadoutArg, RewriteArgs};
 use super::output::{
-    diagnosed, read_model, write_atomically, write_stdout, Failure, EXIT_BAD_INPUT, EXIT_MISMATCH,
+    diagnosed, read_model, write_atomically, write_report, write_stdout, Failure, EXIT_BAD_INPUT,
+    EXIT_MISMATCH,
 };
 
 /// Converting a model (the command without a subcommand).
@@ -131,11 +132,9 @@ pub fn run(cli: &ConvertArgs) -> Result<u8, Failure> {
     let bytes = read_model(model, options.limits.max_model_bytes)?;
     let compilation = driver::compile(&bytes, &options).map_err(|e| compile_failure(model, &e))?;
 
-    if let Some(path) = &cli.report {
-        let json = serde_json::to_string_pretty(&compilation.report)
-            .map_err(|e| Failure::bad_input(format!("error: cannot encode the report: {e}")))?;
-        write_atomically(path, format!("{json}\n").as_bytes())?;
-    }
+    write_report(cli.report.as_deref(), || {
+        serde_json::to_string_pretty(&compilation.report).map(|json| format!("{json}\n"))
+    })?;
     let report = &compilation.report;
     for (name, check) in [
         ("program", &report.verification),
